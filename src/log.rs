@@ -106,7 +106,7 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>) {
     macro_rules! line {
         ($level:expr, $($msg:tt)+) => {
             tracing::event!(target: TARGET, $level, alertname = %name, severity = %sev,
-                component = %component, status, fingerprint = %fingerprint,
+                component = %component, status = %status, fingerprint = %fingerprint,
                 receiver = %receiver, group_key = %group_key, $($msg)+)
         };
     }
