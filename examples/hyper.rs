@@ -33,7 +33,9 @@ async fn main() -> std::io::Result<()> {
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(event) => tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event"),
+                Ok(event) => {
+                    tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event")
+                }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(skipped = n, "event logger lagged")
                 }
@@ -43,7 +45,11 @@ async fn main() -> std::io::Result<()> {
     });
     let receiver = ServiceBuilder::new()
         .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
-        .service(AlertReceiver::builder().sink(BroadcastSink::new(tx)).build());
+        .service(
+            AlertReceiver::builder()
+                .sink(BroadcastSink::new(tx))
+                .build(),
+        );
 
     let app = hyper::service::service_fn(move |request: Request<Incoming>| {
         let receiver = receiver.clone();
