@@ -3,15 +3,15 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::{pin, Pin};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 #[cfg(feature = "tokio")]
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -21,9 +21,9 @@ use crate::dedup::{self, Dedup, DedupCache};
 use crate::delivery::{self, Counters, DeliveryWorker, Queue, Stats};
 use crate::log::{self, TARGET};
 use crate::payload::Webhook;
-use crate::response::{self, detail, ResponseBody, Summary};
+use crate::response::{self, ResponseBody, Summary, detail};
 use crate::sink::{BoxError, DynSink, Sink};
-use crate::{validation, Event};
+use crate::{Event, validation};
 
 /// Receives Alertmanager webhook notifications.
 ///
