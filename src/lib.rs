@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod auth;
 mod dedup;
 mod delivery;
 pub mod event;
@@ -47,5 +48,5 @@ pub use dedup::Dedup;
 pub use delivery::{DeliveryWorker, Stats};
 pub use event::Event;
 pub use service::{
-    AlertReceiver, Builder, ResponseFuture, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY,
+    AlertReceiver, Builder, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY, ResponseFuture,
 };

@@ -106,13 +106,16 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>) {
     macro_rules! line {
         ($level:expr, $($msg:tt)+) => {
             tracing::event!(target: TARGET, $level, alertname = %name, severity = %sev,
-                component = %component, status, fingerprint = %fingerprint,
+                component = %component, status = %status, fingerprint = %fingerprint,
                 receiver = %receiver, group_key = %group_key, $($msg)+)
         };
     }
     if alert.status == Status::Resolved {
         let since = alert.starts_at.utc_seconds();
-        line!(Level::INFO, "[ALERT RESOLVED] {name} ({sev}) - component={component}: resolved after firing since {since}");
+        line!(
+            Level::INFO,
+            "[ALERT RESOLVED] {name} ({sev}) - component={component}: resolved after firing since {since}"
+        );
         return;
     }
     let annotations = &alert.annotations;

@@ -1,7 +1,7 @@
 //! The JSON answers: the 200 summary and `{"detail": ...}` errors.
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -10,8 +10,8 @@ use crate::event::write_json_str;
 /// The response type of [`AlertReceiver`](crate::AlertReceiver).
 pub type ResponseBody = Full<Bytes>;
 
-pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(body.into()));
+pub(crate) fn json<B: From<Bytes>>(status: StatusCode, body: impl Into<Bytes>) -> Response<B> {
+    let mut response = Response::new(B::from(body.into()));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -28,11 +28,16 @@ pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Respo
 /// assert_eq!(r.headers()["content-type"], "application/json");
 /// ```
 pub fn detail(status: StatusCode, text: &str) -> Response<ResponseBody> {
+    json(status, detail_json(text))
+}
+
+/// The bytes of `{"detail":"<text>"}`.
+pub(crate) fn detail_json(text: &str) -> Bytes {
     let mut out = Vec::with_capacity(text.len() + 14);
     out.extend_from_slice(b"{\"detail\":");
     write_json_str(&mut out, text);
     out.push(b'}');
-    json(status, out)
+    out.into()
 }
 
 pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
