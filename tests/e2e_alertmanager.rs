@@ -8,10 +8,12 @@ mod e2e;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use alertmanager_webhook::sink::{sink_fn, Sink, SinkError};
+use alertmanager_webhook::auth::Auth;
+use alertmanager_webhook::sink::{Sink, SinkError, sink_fn};
 use alertmanager_webhook::{AlertReceiver, Dedup, Event};
-use e2e::{binary, rfc3339, wait_for, Alertmanager, Logs, Prometheus, Server};
-use serde_json::{json, Value};
+use e2e::{Alertmanager, Logs, Prometheus, Server, binary, rfc3339, wait_for};
+use serde_json::{Value, json};
+use tower::Layer;
 
 const ALERTMANAGER: &str = "prometheus-alertmanager";
 
@@ -53,36 +55,37 @@ fn named<'a>(events: &'a [Value], alertname: &str) -> Vec<&'a Value> {
 }
 
 /// An `alertmanager.yml`: alerts grouped by name, sent at once (or after `group_wait`), re-sent
-/// only on change. Each receiver `(name, extra webhook_config lines)` gets alerts labelled
-/// `to=<name>`; the first also gets all others.
-fn config(url: &str, group_wait: &str, receivers: &[(&str, &str)]) -> String {
+/// only on change. Each receiver `(name, url, extra webhook_config lines)` gets the alerts
+/// labelled `to=<name>`; the first also gets all others.
+fn config(group_wait: &str, receivers: &[(&str, &str, &str)]) -> String {
     let mut yaml = format!(
         "global:\n  resolve_timeout: 1h\nroute:\n  receiver: '{}'\n  group_by: [alertname]\n  \
          group_wait: {group_wait}\n  group_interval: 1s\n  repeat_interval: 1h\n  routes:\n",
         receivers[0].0
     );
-    for (name, _) in receivers {
+    for (name, _, _) in receivers {
         yaml += &format!("  - receiver: '{name}'\n    matchers: ['to=\"{name}\"']\n");
     }
     yaml += "receivers:\n";
-    for (name, extra) in receivers {
+    for (name, url, extra) in receivers {
         yaml += &format!("- name: '{name}'\n  webhook_configs:\n  - url: '{url}'\n{extra}");
     }
     yaml
 }
 
 /// Starts a receiver with a recording sink, served on loopback, and an Alertmanager sending to
-/// it; `None` (test skipped) when Alertmanager is not installed.
+/// it through one receiver `name`; `None` (test skipped) when Alertmanager is not installed.
 async fn start(
     receiver: alertmanager_webhook::Builder,
-    authorization: Vec<String>,
     group_wait: &str,
-    receivers: &[(&str, &str)],
+    name: &str,
+    extra: &str,
 ) -> Option<(Events, Server, Alertmanager)> {
     let program = binary(ALERTMANAGER)?;
     let events = Events::default();
-    let server = Server::start(receiver.sink(events.sink()).build(), authorization).await;
-    let am = Alertmanager::start(&program, &config(&server.url, group_wait, receivers)).await;
+    let server = Server::start(receiver.sink(events.sink()).build()).await;
+    let am =
+        Alertmanager::start(&program, &config(group_wait, &[(name, &server.url, extra)])).await;
     Some((events, server, am))
 }
 
@@ -118,9 +121,7 @@ fn rfc3339_formats_utc_whole_seconds() {
 #[tokio::test]
 async fn single_alert_fires_then_resolves() {
     let (logs, _logging) = Logs::capture();
-    let Some((events, server, am)) =
-        start(AlertReceiver::builder(), vec![], "0s", &[("e2e", "")]).await
-    else {
+    let Some((events, server, am)) = start(AlertReceiver::builder(), "0s", "e2e", "").await else {
         return;
     };
     let started = now();
@@ -155,7 +156,9 @@ async fn single_alert_fires_then_resolves() {
     assert_eq!(resolved["fingerprint"], fingerprint.as_str());
     assert_eq!(resolved["started_at"], started.as_str());
     assert_eq!(resolved["receiver"], "e2e");
-    let line = format!("[ALERT RESOLVED] E2eSingle (warning) - component=gpu: resolved after firing since {started}");
+    let line = format!(
+        "[ALERT RESOLVED] E2eSingle (warning) - component=gpu: resolved after firing since {started}"
+    );
     assert_eq!(logs.find("INFO", &line).len(), 1, "{:#?}", logs.lines());
 
     let expected =
@@ -173,10 +176,9 @@ async fn single_alert_fires_then_resolves() {
 #[tokio::test]
 async fn max_alerts_truncation_is_logged() {
     let (logs, _logging) = Logs::capture();
-    let receivers = [("e2e", "    max_alerts: 2\n")];
     // A group_wait of 1 s lets all five alerts join the group before its first notification.
     let Some((events, server, am)) =
-        start(AlertReceiver::builder(), vec![], "1s", &receivers).await
+        start(AlertReceiver::builder(), "1s", "e2e", "    max_alerts: 2\n").await
     else {
         return;
     };
@@ -224,9 +226,7 @@ async fn max_alerts_truncation_is_logged() {
 #[tokio::test]
 async fn mixed_group_carries_each_alerts_own_status() {
     let (logs, _logging) = Logs::capture();
-    let Some((events, _server, am)) =
-        start(AlertReceiver::builder(), vec![], "1s", &[("e2e", "")]).await
-    else {
+    let Some((events, _server, am)) = start(AlertReceiver::builder(), "1s", "e2e", "").await else {
         return;
     };
     let started = now();
@@ -282,80 +282,88 @@ async fn mixed_group_carries_each_alerts_own_status() {
     assert_eq!(firing("ERROR", "critical", "m1"), 2, "{:#?}", logs.lines());
     assert_eq!(firing("WARN", "warning", "m2"), 1, "{:#?}", logs.lines());
     assert_eq!(firing("INFO", "info", "m3"), 2, "{:#?}", logs.lines());
-    let line = format!("[ALERT RESOLVED] E2eMixed (warning) - component=unknown: resolved after firing since {started}");
+    let line = format!(
+        "[ALERT RESOLVED] E2eMixed (warning) - component=unknown: resolved after firing since {started}"
+    );
     assert_eq!(logs.find("INFO", &line).len(), 1, "{:#?}", logs.lines());
 }
 
 #[tokio::test]
 async fn basic_and_bearer_credentials_are_checked() {
     let (logs, _logging) = Logs::capture();
-    let basic = |user: &str, pass: &str| {
-        format!("    http_config:\n      basic_auth:\n        username: {user}\n        password: {pass}\n")
-    };
-    let bearer = |token: &str| {
-        format!("    http_config:\n      authorization:\n        credentials: {token}\n")
-    };
-    let (basic_ok, basic_bad) = (basic("amuser", "s3cret"), basic("amuser", "wrong"));
-    let (bearer_ok, bearer_bad) = (bearer("tok-123"), bearer("tok-999"));
-    let receivers = [
-        ("basic-ok", basic_ok.as_str()),
-        ("basic-bad", basic_bad.as_str()),
-        ("bearer-ok", bearer_ok.as_str()),
-        ("bearer-bad", bearer_bad.as_str()),
-    ];
-    // base64("amuser:s3cret"), as captured in fixture 06.
-    let accepted = vec![
-        "Basic YW11c2VyOnMzY3JldA==".to_owned(),
-        "Bearer tok-123".to_owned(),
-    ];
-    let Some((events, server, am)) =
-        start(AlertReceiver::builder(), accepted, "0s", &receivers).await
-    else {
+    let Some(program) = binary(ALERTMANAGER) else {
         return;
     };
+    // One receiver behind the crate's auth layer twice: Basic on one port, Bearer on another.
+    let events = Events::default();
+    let receiver = AlertReceiver::builder().sink(events.sink()).build();
+    let basic = Auth::basic("amuser", "s3cret").expect("non-empty");
+    let bearer = Auth::bearer("tok-123").expect("non-empty");
+    let basic_server = Server::start(basic.layer().layer(receiver.clone())).await;
+    let bearer_server = Server::start(bearer.layer().layer(receiver)).await;
+    let with_basic = |user: &str, pass: &str| {
+        format!(
+            "    http_config:\n      basic_auth:\n        username: {user}\n        password: {pass}\n"
+        )
+    };
+    let with_bearer = |token: &str| {
+        format!("    http_config:\n      authorization:\n        credentials: {token}\n")
+    };
+    let (basic_ok, basic_bad) = (
+        with_basic("amuser", "s3cret"),
+        with_basic("amuser", "wrong"),
+    );
+    let (bearer_ok, bearer_bad) = (with_bearer("tok-123"), with_bearer("tok-999"));
+    let receivers = [
+        ("basic-ok", basic_server.url.as_str(), basic_ok.as_str()),
+        ("basic-bad", &basic_server.url, &basic_bad),
+        ("bearer-ok", &bearer_server.url, &bearer_ok),
+        ("bearer-bad", &bearer_server.url, &bearer_bad),
+    ];
+    let am = Alertmanager::start(&program, &config("0s", &receivers)).await;
     let alerts: Vec<_> = receivers
         .iter()
-        .map(|(to, _)| json!({"labels": {"alertname": format!("E2eAuth-{to}"), "to": to}}))
+        .map(|(to, _, _)| json!({"labels": {"alertname": format!("E2eAuth-{to}"), "to": to}}))
         .collect();
     am.post(Value::Array(alerts)).await;
 
-    let events = events.wait("both accepted alerts", |e| e.len() >= 2).await;
+    events.wait("both accepted alerts", |e| e.len() >= 2).await;
     for to in ["basic-bad", "bearer-bad"] {
-        let refused = format!("{to}/webhook[0]: notify retry canceled due to unrecoverable error after 1 attempts: unexpected status code 401");
+        let refused = format!(
+            "{to}/webhook[0]: notify retry canceled due to unrecoverable error after 1 attempts: unexpected status code 401"
+        );
         wait_for(&format!("Alertmanager to log the 401 for {to}"), || {
             am.log().contains(&refused).then_some(())
         })
         .await;
     }
-    let mut got: Vec<_> = events
-        .iter()
-        .map(|e| (e["alertname"].clone(), e["receiver"].clone()))
-        .collect();
-    got.sort_by_key(|(name, _)| name.to_string());
-    assert_eq!(
-        got,
-        [
-            (json!("E2eAuth-basic-ok"), json!("basic-ok")),
-            (json!("E2eAuth-bearer-ok"), json!("bearer-ok"))
-        ]
-    );
     // The 401s were answered before Alertmanager logged them, and nothing of theirs got through.
-    assert_eq!(events.len(), 2, "{events:#?}");
-    assert!(
-        logs.find("INFO", "[ALERT FIRING] E2eAuth-b").len() == 2,
+    let mut got: Vec<_> = events
+        .all()
+        .iter()
+        .map(|e| (e["alertname"].to_string(), e["receiver"].to_string()))
+        .collect();
+    got.sort();
+    let want = [
+        (r#""E2eAuth-basic-ok""#, r#""basic-ok""#),
+        (r#""E2eAuth-bearer-ok""#, r#""bearer-ok""#),
+    ];
+    assert_eq!(got, want.map(|(a, r)| (a.to_owned(), r.to_owned())));
+    for server in [&basic_server, &bearer_server] {
+        let exchanges = server.exchanges();
+        let count = |status| exchanges.iter().filter(|x| x.status == status).count();
+        assert_eq!(count(200), 1, "{exchanges:?}");
+        assert!(count(401) >= 1, "{exchanges:?}");
+        assert_eq!(count(200) + count(401), exchanges.len(), "{exchanges:?}");
+    }
+    assert_eq!(
+        logs.find("INFO", "[ALERT FIRING] E2eAuth-").len(),
+        2,
         "{:#?}",
         logs.lines()
     );
-    let exchanges = server.exchanges();
-    assert!(
-        exchanges.iter().filter(|x| x.status == 401).count() >= 2,
-        "{exchanges:?}"
-    );
-    assert_eq!(
-        exchanges.iter().filter(|x| x.status == 200).count(),
-        2,
-        "{exchanges:?}"
-    );
+    let refused = logs.find("WARN", "request refused: missing or wrong credentials");
+    assert!(refused.len() >= 2, "{:#?}", logs.lines());
 }
 
 #[tokio::test]
@@ -384,8 +392,8 @@ async fn acknowledged_mode_survives_a_failing_sink_without_loss_or_duplicates() 
         .acknowledged(Duration::from_secs(1))
         .dedup(Dedup::new())
         .build();
-    let server = Server::start(receiver.clone(), vec![]).await;
-    let am = Alertmanager::start(&program, &config(&server.url, "1s", &[("e2e", "")])).await;
+    let server = Server::start(receiver.clone()).await;
+    let am = Alertmanager::start(&program, &config("1s", &[("e2e", &server.url, "")])).await;
 
     let alert = |i: u32| json!({"labels": {"alertname": "E2eAck", "instance": format!("a{i}")}});
     am.post(json!([alert(1), alert(2), alert(3)])).await;
@@ -441,9 +449,7 @@ async fn prometheus_rule_fires_and_resolves_through_alertmanager() {
     let Some(prometheus) = binary("prometheus") else {
         return;
     };
-    let Some((events, _server, am)) =
-        start(AlertReceiver::builder(), vec![], "0s", &[("e2e", "")]).await
-    else {
+    let Some((events, _server, am)) = start(AlertReceiver::builder(), "0s", "e2e", "").await else {
         return;
     };
     // Prometheus hands its first alerts to Alertmanager about 6 s after it starts; the short-lived
@@ -510,8 +516,7 @@ async fn prometheus_rule_fires_and_resolves_through_alertmanager() {
 #[tokio::test]
 async fn dotted_receiver_name_is_reported_as_sent() {
     let (logs, _logging) = Logs::capture();
-    let Some((events, server, am)) =
-        start(AlertReceiver::builder(), vec![], "0s", &[("team.gpu", "")]).await
+    let Some((events, server, am)) = start(AlertReceiver::builder(), "0s", "team.gpu", "").await
     else {
         return;
     };

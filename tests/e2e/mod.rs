@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use alertmanager_webhook::response::detail;
-use alertmanager_webhook::AlertReceiver;
-use http::StatusCode;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -20,7 +20,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 /// Where the receiver is mounted, as in the examples.
 pub const PATH: &str = "/api/webhooks/alerts";
@@ -286,59 +286,56 @@ pub struct Exchange {
     pub body: String,
 }
 
-/// The receiver served by hyper on `127.0.0.1:0`, mounted at [`PATH`] (404 elsewhere), optionally
-/// behind an `Authorization` check. Every answer is recorded. Dropping it stops the server and
-/// closes every connection.
+/// A service served by hyper on `127.0.0.1:0`, mounted at [`PATH`] (404 elsewhere). Every answer
+/// is recorded. Dropping it stops the server and closes every connection.
 pub struct Server {
-    /// The URL of the mounted receiver.
+    /// The URL of the mounted service.
     pub url: String,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
     task: JoinHandle<()>,
 }
 
 impl Server {
-    /// Serves `receiver`. When `authorization` is not empty, a request must carry an
-    /// `Authorization` header equal to one of its values, else it gets 401 and never reaches the
-    /// receiver. (This check stands in for the crate's auth layer.)
-    pub async fn start(receiver: AlertReceiver, authorization: Vec<String>) -> Server {
+    /// Serves `service` (the receiver, possibly behind the crate's auth layer).
+    pub async fn start<S>(service: S) -> Server
+    where
+        S: Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send,
+    {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let exchanges = Arc::new(Mutex::new(Vec::new()));
-        let authorization = Arc::new(authorization);
         let recorded = exchanges.clone();
         let task = tokio::spawn(async move {
             let mut connections = JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
-                let (receiver, recorded, authorization) =
-                    (receiver.clone(), recorded.clone(), authorization.clone());
-                let handler =
-                    hyper::service::service_fn(move |request: http::Request<Incoming>| {
-                        let (receiver, recorded, authorization) =
-                            (receiver.clone(), recorded.clone(), authorization.clone());
-                        async move {
-                            let response = if request.uri().path() != PATH {
-                                detail(StatusCode::NOT_FOUND, "Not Found")
-                            } else if !authorized(&request, &authorization) {
-                                detail(StatusCode::UNAUTHORIZED, "Not authenticated")
-                            } else {
-                                let Ok(response) = receiver.oneshot(request).await;
-                                response
-                            };
-                            let (parts, body) = response.into_parts();
-                            let body = body
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            recorded.lock().unwrap().push(Exchange {
-                                status: parts.status.as_u16(),
-                                body: String::from_utf8_lossy(&body).into_owned(),
-                            });
-                            Ok::<_, Infallible>(http::Response::from_parts(parts, Full::new(body)))
-                        }
-                    });
+                let (service, recorded) = (service.clone(), recorded.clone());
+                let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
+                    let (service, recorded) = (service.clone(), recorded.clone());
+                    async move {
+                        let Ok(response) = if request.uri().path() == PATH {
+                            service.oneshot(request).await
+                        } else {
+                            Ok(detail(StatusCode::NOT_FOUND, "Not Found"))
+                        };
+                        let (parts, body) = response.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        recorded.lock().unwrap().push(Exchange {
+                            status: parts.status.as_u16(),
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                        });
+                        Ok::<_, Infallible>(Response::from_parts(parts, Full::new(body)))
+                    }
+                });
                 connections.spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), handler)
@@ -364,27 +361,6 @@ impl Drop for Server {
         // Aborting the accept loop drops the listener and the JoinSet, which aborts every connection.
         self.task.abort();
     }
-}
-
-/// Whether the request carries one of the accepted `Authorization` values (compared without an
-/// early exit on the first differing byte), or none is required.
-fn authorized<B>(request: &http::Request<B>, accepted: &[String]) -> bool {
-    if accepted.is_empty() {
-        return true;
-    }
-    let Some(given) = request.headers().get(http::header::AUTHORIZATION) else {
-        return false;
-    };
-    accepted.iter().fold(false, |ok, want| {
-        let same = given.len() == want.len()
-            && given
-                .as_bytes()
-                .iter()
-                .zip(want.as_bytes())
-                .fold(0u8, |d, (a, b)| d | (a ^ b))
-                == 0;
-        ok | same
-    })
 }
 
 /// The crate's `tracing` output for the current thread, captured as text (no colours).
