@@ -2,4 +2,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod active;
 pub mod payload;
