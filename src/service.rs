@@ -438,7 +438,7 @@ impl Inner {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
                     duplicates += 1;
-                    tracing::debug!(target: TARGET, fingerprint = %log::Escaped(&alert.fingerprint),
+                    tracing::debug!(target: TARGET, fingerprint = %crate::log::Escaped(&alert.fingerprint),
                         status = alert.status.as_str(), "duplicate alert suppressed");
                     continue;
                 }
@@ -455,7 +455,7 @@ impl Inner {
             let lost = queue.push(events.into_iter());
             if lost > 0 {
                 Counters::add(&self.counters.dropped, lost);
-                tracing::warn!(target: TARGET, lost, receiver = %log::Escaped(&hook.receiver),
+                tracing::warn!(target: TARGET, lost, receiver = %crate::log::Escaped(&hook.receiver),
                     "delivery queue full: {lost} event(s) dropped");
             }
         } else if self.sink.is_none() {
