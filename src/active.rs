@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 
 use crate::payload::Status;
+use crate::Event;
 
 /// The latest event JSON of each firing alert, keyed by fingerprint, in arrival order.
 ///
@@ -69,6 +70,25 @@ impl ActiveAlerts {
     /// ```
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Records an event: keeps its JSON while the alert fires, forgets the alert once resolved.
+    ///
+    /// ```
+    /// use alertmanager_webhook::{active::ActiveAlerts, payload::Webhook, Event};
+    ///
+    /// let body = br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[
+    ///     {"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f1"},
+    ///     {"status":"resolved","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f2"}]}"#;
+    /// let hook = Webhook::from_slice(body).unwrap();
+    /// let active = ActiveAlerts::new(10);
+    /// for alert in &hook.alerts {
+    ///     active.record(&Event::new(&hook, alert));
+    /// }
+    /// assert_eq!(active.snapshot(), [Event::new(&hook, &hook.alerts[0]).json().clone()]);
+    /// ```
+    pub fn record(&self, event: &Event) {
+        self.update(event.fingerprint(), event.status(), event.json().clone());
     }
 
     /// Records one alert's notification: [`firing`](Self::firing) or

@@ -97,14 +97,43 @@ fn http(
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).expect("write");
-    stream.write_all(body.unwrap_or_default()).expect("write body");
+    stream
+        .write_all(body.unwrap_or_default())
+        .expect("write body");
+    // Read until the body is complete: chromedriver answers `Connection: close` but may keep
+    // the connection open.
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    let mut buffer = [0; 16 * 1024];
+    let (split, head) = loop {
+        if let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|n| n.trim().parse::<usize>().ok());
+            let body = &response[split + 4..];
+            let done = match length {
+                Some(length) => body.len() >= length,
+                None if head.contains("transfer-encoding: chunked") => body.ends_with(b"0\r\n\r\n"),
+                None => false,
+            };
+            if done {
+                break (split, head);
+            }
+        }
+        let read = stream.read(&mut buffer).expect("read");
+        if read == 0 {
+            let split = response
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .expect("end of headers");
+            break (
+                split,
+                String::from_utf8_lossy(&response[..split]).to_ascii_lowercase(),
+            );
+        }
+        response.extend_from_slice(&buffer[..read]);
+    };
     let status = head
         .split(' ')
         .nth(1)
@@ -120,7 +149,10 @@ fn http(
 fn dechunk(mut input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let line_end = input.windows(2).position(|w| w == b"\r\n").expect("chunk size");
+        let line_end = input
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size");
         let size_text = String::from_utf8_lossy(&input[..line_end]);
         let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
             .expect("chunk size");
@@ -132,9 +164,8 @@ fn dechunk(mut input: &[u8]) -> Vec<u8> {
     }
 }
 
-type Client = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects a WebSocket client and returns once the server is forwarding events to it,
 /// together with the frames it sent first (the firing alerts).
@@ -245,7 +276,16 @@ fn websocket_clients_get_each_event_once_and_late_clients_the_firing_set() {
         "46484bb52949a19c",
     ]);
     let mixed = |status, summary, started_at, fingerprint| {
-        event(["Mixed", status, "info", "unknown", summary, "", started_at, fingerprint])
+        event([
+            "Mixed",
+            status,
+            "info",
+            "unknown",
+            summary,
+            "",
+            started_at,
+            fingerprint,
+        ])
     };
     let m1 = mixed(
         "firing",
@@ -253,8 +293,18 @@ fn websocket_clients_get_each_event_once_and_late_clients_the_firing_set() {
         "2026-11-27T14:05:05.271188+02:00",
         "bb33632c1a51dd5f",
     );
-    let m2 = mixed("resolved", "", "2026-11-27T12:10:08.477978Z", "d7f7514dcdda2f34");
-    let m3 = mixed("firing", "", "2026-11-27T12:12:05.271188Z", "ec48b382ff0ad75f");
+    let m2 = mixed(
+        "resolved",
+        "",
+        "2026-11-27T12:10:08.477978Z",
+        "d7f7514dcdda2f34",
+    );
+    let m3 = mixed(
+        "firing",
+        "",
+        "2026-11-27T12:12:05.271188Z",
+        "ec48b382ff0ad75f",
+    );
 
     server.runtime.block_on(async {
         let (mut first, snapshot) = connect(server.addr).await;
@@ -303,6 +353,44 @@ fn websocket_clients_get_each_event_once_and_late_clients_the_firing_set() {
 }
 
 #[test]
+fn a_client_that_never_reads_does_not_hold_up_the_others() {
+    let server = Server::start(None);
+    // Five posts of a thousand 3 KB alerts: far more than the sockets and the channel buffer.
+    let alerts: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"status": "firing", "startsAt": "2026-11-27T12:00:00Z",
+                   "fingerprint": format!("load{i}"),
+                   "annotations": {"description": "x".repeat(3000)}})
+        })
+        .collect();
+    let load = json!({"groupKey": "g", "status": "firing", "receiver": "load", "alerts": alerts})
+        .to_string();
+    let addr = server.addr;
+    server.runtime.block_on(async {
+        let (_stalled, _) = connect(addr).await;
+        let (mut reader, _) = connect(addr).await;
+        let posts = tokio::task::spawn_blocking(move || {
+            for _ in 0..5 {
+                let (status, _) = http(addr, "POST", app::WEBHOOK_PATH, &[], Some(load.as_bytes()));
+                assert_eq!(status, 200);
+            }
+            let body = std::fs::read(fixture("01")).expect("fixture");
+            let (status, _) = http(addr, "POST", app::WEBHOOK_PATH, &[], Some(&body));
+            assert_eq!(status, 200);
+        });
+        // The reader may skip events when it falls behind, but it reaches the last one.
+        loop {
+            let event = next_event(&mut reader).await;
+            if event["data"]["fingerprint"] == "cacc988e0448cada" {
+                break;
+            }
+            assert_eq!(event["data"]["receiver"], "load");
+        }
+        posts.await.expect("posts");
+    });
+}
+
+#[test]
 fn page_routes_and_bearer_token() {
     let server = Server::start(Some("s3cret"));
     let (status, page) = http(server.addr, "GET", "/", &[], None);
@@ -315,14 +403,31 @@ fn page_routes_and_bearer_token() {
     assert_eq!(body, br#"{"detail":"Not Found"}"#);
 
     let body = std::fs::read(fixture("01")).expect("fixture");
-    for auth in [None, Some("Bearer wrong!"), Some("Bearer s3cre"), Some("Basic s3cret")] {
+    for auth in [
+        None,
+        Some("Bearer wrong!"),
+        Some("Bearer s3cre"),
+        Some("Basic s3cret"),
+    ] {
         let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
-        let (status, answer) = http(server.addr, "POST", app::WEBHOOK_PATH, &headers, Some(&body));
+        let (status, answer) = http(
+            server.addr,
+            "POST",
+            app::WEBHOOK_PATH,
+            &headers,
+            Some(&body),
+        );
         assert_eq!(status, 401, "{auth:?}");
         assert_eq!(answer, br#"{"detail":"Not authenticated"}"#);
     }
     let headers = [("Authorization", "Bearer s3cret")];
-    let (status, answer) = http(server.addr, "POST", app::WEBHOOK_PATH, &headers, Some(&body));
+    let (status, answer) = http(
+        server.addr,
+        "POST",
+        app::WEBHOOK_PATH,
+        &headers,
+        Some(&body),
+    );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
 }
 
@@ -338,7 +443,8 @@ fn program(candidates: &[&str]) -> Option<PathBuf> {
             .find(|path| path.is_file())
     });
     if found.is_none() {
-        let message = format!("none of {candidates:?} is installed (Debian: chromium, chromium-driver)");
+        let message =
+            format!("none of {candidates:?} is installed (Debian: chromium, chromium-driver)");
         assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
         eprintln!("skipping: {message}");
     }
@@ -363,14 +469,11 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let mut lines = BufReader::new(driver.stdout.take().expect("stdout")).lines();
-        let port = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.split("started successfully on port ")
-                    .nth(1)
-                    .and_then(|rest| rest.trim_end_matches('.').trim().parse().ok())
-            });
+        let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            line.split("started successfully on port ")
+                .nth(1)
+                .and_then(|rest| rest.trim_end_matches('.').trim().parse().ok())
+        });
         // Keep draining its output so that it never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -488,13 +591,20 @@ fn kill_leftovers(profile: &Path) {
     };
     let marker = format!("--user-data-dir={}", profile.display());
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
-        if cmdline.split(|&b| b == 0).any(|arg| arg == marker.as_bytes()) {
+        if cmdline
+            .split(|&b| b == 0)
+            .any(|arg| arg == marker.as_bytes())
+        {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
         }
     }
@@ -554,7 +664,9 @@ fn headless_chromium_shows_alerts_live() {
     browser.wait_for_text("//*[@id='connection']", "live");
 
     let status_of = |name: &str| {
-        format!("//table[@id='alerts']/tbody/tr[td[@class='alertname']='{name}']/td[@class='status']")
+        format!(
+            "//table[@id='alerts']/tbody/tr[td[@class='alertname']='{name}']/td[@class='status']"
+        )
     };
     assert_eq!(server.post_fixture("01").0, 200);
     browser.wait_for_text(&status_of("BasicFiring"), "firing");
@@ -569,6 +681,17 @@ fn headless_chromium_shows_alerts_live() {
     );
     browser.wait_for_text("//*[@id='counts']", "3 firing, 2 resolved");
     browser.wait_for_text(&status_of("BasicFiring"), "firing");
+
+    // BasicFiring resolves: its row changes, no row is added.
+    assert_eq!(server.post_fixture("03").0, 200);
+    browser.wait_for_text(&status_of("BasicFiring"), "resolved");
+    browser.wait_for_text("//*[@id='counts']", "2 firing, 3 resolved");
+    let rows = browser.command(
+        "POST",
+        "/elements",
+        Some(json!({"using": "xpath", "value": "//table[@id='alerts']/tbody/tr"})),
+    );
+    assert_eq!(rows.as_array().map(Vec::len), Some(5));
 
     let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()

@@ -93,13 +93,21 @@ fn json(status: StatusCode, body: &'static str) -> Response {
 }
 
 /// Rejects webhook requests without the right bearer token, when one is configured.
-async fn require_bearer(State(token): State<Option<Arc<str>>>, request: Request, next: Next) -> Response {
+async fn require_bearer(
+    State(token): State<Option<Arc<str>>>,
+    request: Request,
+    next: Next,
+) -> Response {
     match token {
         Some(token) if !bearer_matches(request.headers(), &token) => {
-            let mut response = json(StatusCode::UNAUTHORIZED, r#"{"detail":"Not authenticated"}"#);
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            let mut response = json(
+                StatusCode::UNAUTHORIZED,
+                r#"{"detail":"Not authenticated"}"#,
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
             response
         }
         _ => next.run(request).await,
@@ -142,7 +150,7 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
     let mut ping = interval(PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
-    loop {
+    while !*closing.borrow_and_update() {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => {
@@ -168,7 +176,7 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
                     return;
                 }
             },
-            _ = closing.wait_for(|closing| *closing) => break,
+            _ = closing.changed() => break,
         }
     }
     let _ = timeout(SEND_TIMEOUT, socket.send(Message::Close(None))).await;

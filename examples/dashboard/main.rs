@@ -24,7 +24,9 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> std::io::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_ansi(!no_color)
         .with_writer(std::io::stdout)
         .init();
@@ -39,7 +41,10 @@ async fn main() -> std::io::Result<()> {
     let dashboard = app::Dashboard::new(token);
     let listener = tokio::net::TcpListener::bind(&address).await?;
     let local = listener.local_addr()?;
-    tracing::info!("dashboard on http://{local}/ , receiver at http://{local}{}", app::WEBHOOK_PATH);
+    tracing::info!(
+        "dashboard on http://{local}/ , receiver at http://{local}{}",
+        app::WEBHOOK_PATH
+    );
     let router = dashboard.router();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
