@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod active;
 pub mod auth;
 mod dedup;
 mod delivery;
