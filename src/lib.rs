@@ -3,3 +3,4 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod payload;
+pub mod validation;
