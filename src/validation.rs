@@ -31,11 +31,11 @@ use std::cell::Cell;
 use std::fmt;
 
 use bytes::Bytes;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::payload::{next_field, parse_rfc3339, Str, Webhook, ALERT_FIELDS, WEBHOOK_FIELDS};
+use crate::payload::{ALERT_FIELDS, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339};
 
 /// The most rows one 422 answer lists.
 ///
@@ -211,8 +211,7 @@ impl std::error::Error for ValidationErrors {}
 
 const JSON_DECODE: &str = "value_error.jsondecode";
 
-const LIST_BODY_HINT: &str =
-    "value is not a valid dict; this body is a JSON list, which looks like \
+const LIST_BODY_HINT: &str = "value is not a valid dict; this body is a JSON list, which looks like \
     the Prometheus alerts that Prometheus posts to Alertmanager's /api/v2/alerts. \
     Point Prometheus at Alertmanager, and Alertmanager's webhook_configs at this URL";
 
@@ -1054,9 +1053,11 @@ mod tests {
             };
             assert_eq!((got.len(), got[0].2), (1, want), "{got:?}");
             let label = format!(r#"{{"commonLabels":{{"a":{value}}}}}"#);
-            assert!(rows(label.as_bytes())[0]
-                .1
-                .starts_with("recursion limit exceeded"));
+            assert!(
+                rows(label.as_bytes())[0]
+                    .1
+                    .starts_with("recursion limit exceeded")
+            );
         }
         // Unknown field: skipped without a limit, so only the missing end fails.
         let body = format!(r#"{{"x":{open}"#);
