@@ -35,13 +35,18 @@
 
 pub mod active;
 pub mod auth;
+mod body;
+mod codec;
 mod dedup;
 mod delivery;
 pub mod event;
 pub mod log;
+pub mod metrics;
 pub mod payload;
 pub mod response;
 mod service;
+#[cfg(feature = "signature")]
+pub mod signature;
 pub mod sink;
 pub mod validation;
 
