@@ -29,7 +29,9 @@
 //!
 //! The modules follow the request: [`payload`] (the typed model), [`validation`]
 //! (the 422 answers), [`log`] (the log policy), [`event`] (the emitted JSON),
-//! [`sink`] (where events go), and the service with its [`Builder`].
+//! [`sink`] (where events go), and the service with its [`Builder`]. Around it:
+//! [`auth`] (shared secrets), [`metrics`] (feature `metrics`) and `signature`
+//! (feature `signature`: signed webhooks).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 

@@ -1,4 +1,5 @@
-//! The dashboard's routes: the webhook receiver, the page and the WebSocket.
+//! The dashboard's routes: the webhook receiver, the page, the WebSocket and, with the
+//! `metrics` feature, `/metrics` for Prometheus.
 //!
 //! Kept apart from `main.rs` so that tests can serve it in-process.
 
@@ -15,6 +16,8 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+#[cfg(feature = "metrics")]
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
 use tower::ServiceBuilder;
@@ -56,6 +59,9 @@ impl Dashboard {
 
     /// The routes. Must be called inside a tokio runtime (the receiver spawns its worker).
     pub fn router(&self) -> Router {
+        // Installed before the receiver is built, so that its metrics get described.
+        #[cfg(feature = "metrics")]
+        let prometheus = prometheus();
         // The store is updated before the event is broadcast: a client subscribes before it
         // reads the snapshot, so it never misses an event (it may see one twice).
         let sink = {
@@ -72,7 +78,13 @@ impl Dashboard {
         let receiver = ServiceBuilder::new()
             .option_layer(self.auth.clone().map(Auth::layer))
             .service(receiver);
-        Router::new()
+        let router = Router::new();
+        #[cfg(feature = "metrics")]
+        let router = match prometheus {
+            Some(handle) => router.route("/metrics", get(|| async { scrape(handle) })),
+            None => router,
+        };
+        router
             .route("/", get(|| async { Html(PAGE) }))
             .route("/ws", get(websocket))
             .with_state(self.clone())
@@ -84,6 +96,31 @@ impl Dashboard {
     pub fn close_clients(&self) {
         self.closing.send_replace(true);
     }
+}
+
+/// The process's Prometheus recorder, installed on first use (a process has one global
+/// recorder); `None` if another recorder was installed first.
+#[cfg(feature = "metrics")]
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    use alertmanager_webhook::metrics::{REQUEST_DURATION_BUCKETS, REQUEST_DURATION_SECONDS};
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let matcher = Matcher::Full(REQUEST_DURATION_SECONDS.to_owned());
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(matcher, &REQUEST_DURATION_BUCKETS)
+                .and_then(PrometheusBuilder::install_recorder)
+                .map_err(|error| tracing::warn!(%error, "no Prometheus recorder: /metrics is off"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// `GET /metrics`: the Prometheus text exposition format.
+#[cfg(feature = "metrics")]
+fn scrape(handle: &PrometheusHandle) -> Response {
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], handle.render()).into_response()
 }
 
 fn json(status: StatusCode, body: &'static str) -> Response {
