@@ -80,12 +80,14 @@ impl Example {
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 /// The requests every framework must answer alike: (method, path, headers, body).
-fn cases() -> Vec<(
+type Case = (
     &'static str,
     &'static str,
     Vec<(&'static str, &'static str)>,
     &'static str,
-)> {
+);
+
+fn cases() -> Vec<Case> {
     vec![
         ("POST", PATH, vec![JSON], FIXTURE_01),
         (
