@@ -11,14 +11,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
 use tower::Service;
 
 use crate::dedup::{self, Dedup, DedupCache};
-use crate::delivery::{self, Counters, DeliveryWorker, Queue, Stats};
+use crate::delivery::{Counters, DeliveryWorker, Queue, Stats};
 use crate::log::{self, Escaped, TARGET};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
@@ -490,7 +490,7 @@ impl Inner {
         let mut done = 0;
         let outcome = tokio::time::timeout(timeout, async {
             for event in events {
-                delivery::send(&**sink, event).await?;
+                crate::delivery::send(&**sink, event).await?;
                 done += 1;
             }
             Ok::<_, crate::sink::SinkError>(())
@@ -514,7 +514,7 @@ impl Inner {
         );
         response
             .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
         Some(response)
     }
 }
