@@ -13,7 +13,8 @@
 //!    once (503) instead of queueing while Alertmanager's 10 s timeout runs.
 //! 4. `map_response(json_errors)`: tower-http answers 413 and 503 with plain or
 //!    empty bodies; give them the contract's `{"detail": ...}`.
-//! 5. tower-http `RequestBodyLimitLayer` and `TimeoutLayer` (set to 503).
+//! 5. tower-http `RequestBodyLimitLayer` (a hard ceiling above the receiver's
+//!    own limit) and `TimeoutLayer` (set to 503, not its default 408).
 //! 6. The auth layer, then the receiver (which also enforces its own body limit).
 
 mod common;
@@ -40,7 +41,10 @@ pub struct Limits {
     pub concurrency: usize,
     /// The longest a request may take before it gets 503.
     pub timeout: Duration,
-    /// The largest body, in bytes.
+    /// The receiver's body limit, in bytes. tower-http's limit sits
+    /// `DRAIN_LIMIT` above it as a hard ceiling: tower-http refuses at once,
+    /// while the receiver drains a slightly too large body first so that the
+    /// client can read its 413.
     pub body: usize,
 }
 
@@ -94,7 +98,9 @@ pub fn app(receiver: AlertReceiver, auth: Option<Auth>, limits: &Limits) -> Rout
         .load_shed()
         .concurrency_limit(limits.concurrency)
         .map_response(json_errors)
-        .layer(RequestBodyLimitLayer::new(limits.body))
+        .layer(RequestBodyLimitLayer::new(
+            limits.body + alertmanager_webhook::DRAIN_LIMIT as usize,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             limits.timeout,
@@ -109,17 +115,18 @@ pub fn app(receiver: AlertReceiver, auth: Option<Auth>, limits: &Limits) -> Rout
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     common::init_tracing();
-    let receiver = AlertReceiver::builder()
-        .sink(sink_fn(|event| {
-            tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
-            Ok(())
-        }))
-        .build();
     let limits = Limits {
         concurrency: 64,
         timeout: Duration::from_secs(5),
         body: alertmanager_webhook::DEFAULT_BODY_LIMIT,
     };
+    let receiver = AlertReceiver::builder()
+        .body_limit(limits.body)
+        .sink(sink_fn(|event| {
+            tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
+            Ok(())
+        }))
+        .build();
     let app = app(receiver, common::bearer_from_env(), &limits);
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");

@@ -29,19 +29,55 @@ const FIXTURE_01: &str = include_str!("fixtures/01-am025-firing-single.json");
 
 /// A running example binary and the address it printed.
 struct Example {
+    name: &'static str,
     proc: Proc,
     addr: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
 /// `target/<profile>/examples/<name>`, built by `cargo test` next to this test's own binary.
+///
+/// `cargo test --test frameworks` alone does not rebuild the examples, so a binary older
+/// than the sources fails the test instead of testing old code.
 fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target dir");
-    profile_dir.join("examples").join(name)
+    let binary = profile_dir.join("examples").join(name);
+    let modified = |p: &std::path::Path| p.metadata().and_then(|m| m.modified()).ok();
+    let built = modified(&binary).unwrap_or_else(|| {
+        panic!(
+            "{} is missing: run `cargo test` or `cargo build --examples`",
+            binary.display()
+        )
+    });
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let examples = root.join("examples");
+    let mut sources = vec![
+        root.join("src"),
+        examples.join("common"),
+        examples.join(name),
+    ];
+    sources.push(examples.join(format!("{name}.rs")));
+    while let Some(path) = sources.pop() {
+        if path.is_dir() {
+            sources.extend(
+                std::fs::read_dir(&path)
+                    .expect("source dir")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else if modified(&path).is_some_and(|m| m > built) {
+            panic!(
+                "{} is older than {}: run `cargo build --examples`",
+                binary.display(),
+                path.display()
+            );
+        }
+    }
+    binary
 }
 
 impl Example {
@@ -64,6 +100,7 @@ impl Example {
         })
         .await;
         Example {
+            name,
             proc,
             addr,
             _dir: dir,
@@ -73,7 +110,7 @@ impl Example {
     async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
         request(self.addr, method, path, headers, body)
             .await
-            .unwrap_or_else(|e| panic!("request to {}: {e}", self.addr))
+            .unwrap_or_else(|e| panic!("request to {} at {}: {e}", self.name, self.addr))
     }
 }
 
@@ -189,6 +226,18 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
             let got = summary(&example.send(method, path, &headers, body).await);
             assert_eq!(&got, want, "{name}: {method} {path} {headers:?}");
         }
+        // Just over the limit, with Content-Length and no `Expect: 100-continue`: the body is
+        // drained, so this client, which writes everything before reading, still gets the 413.
+        let big = format!("{{\"receiver\":\"{}\"}}", "x".repeat(5 << 20));
+        let reply = example.send("POST", PATH, &[JSON], &big).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (
+                413,
+                r#"{"detail":"Request body too large: the limit is 4194304 bytes"}"#
+            ),
+            "{name}"
+        );
         let status = example.proc.terminate().await;
         assert!(
             status.is_some_and(|s| s.success()),
@@ -255,6 +304,7 @@ async fn the_layered_stack_answers_overload_timeout_and_size_with_json_503_and_4
     let receiver = AlertReceiver::builder()
         .sink(gate.clone())
         .acknowledged(Duration::from_secs(30))
+        .body_limit(2048)
         .build();
     let limits = layers::Limits {
         concurrency: 1,
