@@ -1,6 +1,6 @@
 //! Reading a request body under a limit, shared by the receiver and the signature layer.
 
-use std::pin::pin;
+use std::pin::{Pin, pin};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
@@ -8,16 +8,18 @@ use http::{HeaderMap, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
 
+use crate::DRAIN_LIMIT;
 use crate::log::TARGET;
 use crate::response::{self, detail_json, json};
 use crate::sink::BoxError;
 
-/// Whether `Content-Length` declares more than `limit` bytes.
+/// Whether `Content-Length` declares so much more than `limit` bytes that the
+/// body is refused unread; a smaller excess is drained by [`read`] (see [`DRAIN_LIMIT`]).
 pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
     headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|n| n > limit as u64)
+        .is_some_and(|n| n > limit as u64 + DRAIN_LIMIT)
 }
 
 /// The 413 answer, counted.
@@ -40,9 +42,14 @@ where
     R: From<Bytes>,
 {
     let mut body = pin!(body);
+    if body.size_hint().lower() > limit as u64 {
+        drain(body).await;
+        return Err(too_large(limit));
+    }
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut len = 0usize;
+    let mut over = false;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| body_error(e.into(), limit))?;
         let Ok(mut data) = frame.into_data() else {
@@ -51,7 +58,8 @@ where
         let n = data.remaining();
         len = len.saturating_add(n);
         if len > limit {
-            return Err(too_large(limit));
+            over = true;
+            break;
         }
         if n == 0 {
             continue;
@@ -68,7 +76,26 @@ where
             }
         }
     }
+    if over {
+        drop((first, rest));
+        drain(body).await;
+        return Err(too_large(limit));
+    }
     Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+/// Reads and discards up to [`DRAIN_LIMIT`] bytes of what is left of a body.
+async fn drain<B: Body>(mut body: Pin<&mut B>) {
+    let mut budget = DRAIN_LIMIT;
+    while budget > 0 {
+        let frame = body.frame().await;
+        // A trailers frame counts as 0 bytes; an error or the end stops the drain.
+        let Some(n) = frame.and_then(|f| Some(f.ok()?.into_data().map_or(0, |d| d.remaining())))
+        else {
+            break;
+        };
+        budget = budget.saturating_sub(n as u64);
+    }
 }
 
 fn body_error<R: From<Bytes>>(error: BoxError, limit: usize) -> Response<R> {

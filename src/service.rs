@@ -10,14 +10,14 @@ use std::task::{Context, Poll};
 #[cfg(feature = "tokio")]
 use std::time::Duration;
 
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower::Service;
 
 use crate::body;
 use crate::dedup::{self, Dedup, DedupCache};
-use crate::delivery::{self, Counters, DeliveryWorker, Queue, Stats};
+use crate::delivery::{Counters, DeliveryWorker, Queue, Stats};
 use crate::log::{self, Escaped, TARGET};
 use crate::metrics::{self, Timer};
 use crate::payload::Webhook;
@@ -348,6 +348,13 @@ fn check_head(
     body::declared_too_large(headers, limit).then(|| body::too_large(limit))
 }
 
+/// Once a body is known to be too large, up to this many more bytes are read
+/// and discarded before the 413 goes out. A client that is still sending can
+/// then read the answer; closing a socket with unread data makes the kernel
+/// reset the connection, and the client sees a broken pipe instead of the 413.
+/// Nothing is buffered while draining.
+pub const DRAIN_LIMIT: u64 = 32 << 20;
+
 /// `application/json` or `application/*+json`, with any parameters.
 fn is_json(value: &HeaderValue) -> bool {
     let Ok(value) = value.to_str() else {
@@ -434,7 +441,7 @@ impl Inner {
         let mut done = 0;
         let outcome = tokio::time::timeout(timeout, async {
             for event in events {
-                delivery::send(&**sink, event).await?;
+                crate::delivery::send(&**sink, event).await?;
                 done += 1;
             }
             Ok::<_, crate::sink::SinkError>(())
@@ -458,7 +465,7 @@ impl Inner {
         );
         response
             .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
         Some(response)
     }
 }

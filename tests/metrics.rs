@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use alertmanager_webhook::auth::Auth;
 use alertmanager_webhook::sink::{SinkError, sink_fn};
-use alertmanager_webhook::{AlertReceiver, Dedup};
+use alertmanager_webhook::{AlertReceiver, DRAIN_LIMIT, Dedup};
 use bytes::Bytes;
 use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -138,11 +138,12 @@ async fn metrics_count_known_traffic() {
     assert_eq!(post(addr, &wrong, &fixture("01")).await, 401);
     let get = format!("GET {} HTTP/1.1{auth}", app::WEBHOOK_PATH);
     assert_eq!(http(addr, &get, b"").await.0, 405);
-    // Refused on the declared length, before any body byte is sent.
+    // Refused on the declared length, before any body byte is sent (a length within
+    // DRAIN_LIMIT of the limit would be read and drained first).
+    let declared = alertmanager_webhook::DEFAULT_BODY_LIMIT as u64 + DRAIN_LIMIT + 1;
     let big = format!(
-        "POST {} HTTP/1.1\r\nContent-Length: {}{ok}",
-        app::WEBHOOK_PATH,
-        alertmanager_webhook::DEFAULT_BODY_LIMIT + 1
+        "POST {} HTTP/1.1\r\nContent-Length: {declared}{ok}",
+        app::WEBHOOK_PATH
     );
     assert_eq!(http(addr, &big, b"").await.0, 413);
     wait_for(addr, "alertmanager_webhook_events_delivered_total", 5.0).await;
