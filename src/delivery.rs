@@ -1,0 +1,201 @@
+//! Delivery off the response path: a bounded queue drained by one worker.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use crate::log::TARGET;
+use crate::sink::{DynSink, SinkError};
+use crate::Event;
+
+/// Counters shared by the receiver and its worker.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) delivered: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) duplicates: AtomicU64,
+}
+
+/// A snapshot of the receiver's delivery counters.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let receiver = alertmanager_webhook::AlertReceiver::builder().build();
+/// let stats = receiver.stats();
+/// assert_eq!((stats.delivered, stats.dropped, stats.failed, stats.queued), (0, 0, 0, 0));
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Events the sink accepted.
+    pub delivered: u64,
+    /// Events never handed to a sink: the queue was full, or no sink was set.
+    pub dropped: u64,
+    /// Events the sink refused, panicked on, or did not take in time.
+    pub failed: u64,
+    /// Alerts suppressed as duplicates by [`Dedup`](crate::Dedup).
+    pub duplicates: u64,
+    /// Events waiting in the queue now.
+    pub queued: usize,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Relaxed);
+    }
+}
+
+struct State {
+    events: VecDeque<Event>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+/// The bounded queue between the service and the worker.
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    capacity: usize,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Queue {
+            state: Mutex::new(State {
+                events: VecDeque::new(),
+                waker: None,
+                closed: false,
+            }),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock; recover the data if it ever did.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Enqueues what fits; returns how many events did not fit.
+    pub(crate) fn push(&self, events: impl ExactSizeIterator<Item = Event>) -> usize {
+        let total = events.len();
+        let mut state = self.lock();
+        let room = self.capacity.saturating_sub(state.events.len());
+        state.events.extend(events.take(room));
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        total.saturating_sub(room)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().events.len()
+    }
+
+    pub(crate) fn close(&self) {
+        let waker = {
+            let mut state = self.lock();
+            state.closed = true;
+            state.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    async fn next(&self) -> Option<Event> {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            if let Some(event) = state.events.pop_front() {
+                return Poll::Ready(Some(event));
+            }
+            if state.closed {
+                return Poll::Ready(None);
+            }
+            state.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// Runs `fut`, turning a panic while polling it into an error.
+pub(crate) async fn catch_panic<T>(fut: impl Future<Output = T>) -> Result<T, SinkError> {
+    let mut fut = pin!(fut);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(SinkError::new("the sink panicked"))),
+        },
+    )
+    .await
+}
+
+/// Sends one event, catching panics in the sink, and returns the outcome.
+pub(crate) async fn send(sink: &dyn DynSink, event: Event) -> Result<(), SinkError> {
+    let fut = catch_unwind(AssertUnwindSafe(|| sink.send_boxed(event)))
+        .map_err(|_| SinkError::new("the sink panicked"))?;
+    catch_panic(fut).await?
+}
+
+/// Drains the receiver's queue into its sink.
+///
+/// [`Builder::build`](crate::Builder::build) spawns it on tokio. With another
+/// executor, get it from [`Builder::build_with_worker`](crate::Builder::build_with_worker)
+/// and spawn [`run`](DeliveryWorker::run) yourself. It ends once every clone of
+/// the receiver is dropped and the queue is empty.
+///
+/// ```
+/// use alertmanager_webhook::{sink::NoSink, AlertReceiver};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (receiver, worker) = AlertReceiver::builder().sink(NoSink).build_with_worker();
+/// let worker = worker.expect("a sink is set");
+/// let handle = tokio::spawn(worker.run());
+/// drop(receiver);
+/// handle.await.unwrap();
+/// # }
+/// ```
+pub struct DeliveryWorker {
+    pub(crate) queue: Arc<Queue>,
+    pub(crate) sink: Arc<dyn DynSink>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl fmt::Debug for DeliveryWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryWorker")
+            .field("queued", &self.queue.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryWorker {
+    /// Delivers events until the receiver is gone.
+    ///
+    /// ```no_run
+    /// # use alertmanager_webhook::{sink::NoSink, AlertReceiver};
+    /// # async fn f() {
+    /// let (receiver, worker) = AlertReceiver::builder().sink(NoSink).build_with_worker();
+    /// worker.unwrap().run().await;
+    /// # }
+    /// ```
+    pub async fn run(self) {
+        while let Some(event) = self.queue.next().await {
+            match send(&*self.sink, event).await {
+                Ok(()) => Counters::add(&self.counters.delivered, 1),
+                Err(error) => {
+                    Counters::add(&self.counters.failed, 1);
+                    tracing::warn!(target: TARGET, %error, "sink failed to take an event; it is lost");
+                }
+            }
+        }
+    }
+}

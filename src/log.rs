@@ -1,0 +1,148 @@
+//! The log policy: one `tracing` line per alert, at a level set by its severity.
+//!
+//! | alert status | `severity` label (ASCII case ignored) | level |
+//! | --- | --- | --- |
+//! | firing | `critical` | ERROR |
+//! | firing | `warning`, `high` | WARN |
+//! | firing | anything else, or none | INFO |
+//! | resolved | any | INFO |
+//!
+//! Lines look like `[ALERT FIRING] HSIGPUMemoryHigh (warning) - component=gpu: GPU memory usage is above 90%`
+//! and `[ALERT RESOLVED] HSIGPUMemoryHigh (warning) - component=gpu: resolved after firing since 2026-01-17T12:22:56Z`.
+//! Every event has the target `alertmanager_webhook` and the fields `alertname`,
+//! `severity`, `component`, `status`, `fingerprint`, `receiver` and `group_key`.
+//! Control characters in values are escaped, so one alert is always one line.
+//! Messages are formatted lazily: with the level disabled an alert costs a few
+//! nanoseconds.
+//!
+//! ```
+//! use alertmanager_webhook::log::level;
+//! use alertmanager_webhook::payload::Status;
+//! use tracing::Level;
+//!
+//! assert_eq!(level(Status::Firing, Some("Critical")), Level::ERROR);
+//! assert_eq!(level(Status::Firing, Some("high")), Level::WARN);
+//! assert_eq!(level(Status::Firing, None), Level::INFO);
+//! assert_eq!(level(Status::Resolved, Some("critical")), Level::INFO);
+//! ```
+
+use std::fmt;
+
+use tracing::Level;
+
+use crate::payload::{Alert, Status, Webhook};
+
+/// The `tracing` target of every line this crate logs.
+pub const TARGET: &str = "alertmanager_webhook";
+
+/// The level an alert is logged at.
+///
+/// ```
+/// use alertmanager_webhook::{log::level, payload::Status};
+/// assert_eq!(level(Status::Firing, Some("WARNING")), tracing::Level::WARN);
+/// ```
+pub fn level(status: Status, severity: Option<&str>) -> Level {
+    match (status, severity) {
+        (Status::Resolved, _) | (_, None) => Level::INFO,
+        (Status::Firing, Some(s)) if s.eq_ignore_ascii_case("critical") => Level::ERROR,
+        (Status::Firing, Some(s))
+            if s.eq_ignore_ascii_case("warning") || s.eq_ignore_ascii_case("high") =>
+        {
+            Level::WARN
+        }
+        (Status::Firing, Some(_)) => Level::INFO,
+    }
+}
+
+/// Displays a string with control characters escaped (`\n`, `\r`, `\t`, `\u{1b}`).
+///
+/// ```
+/// use alertmanager_webhook::log::Escaped;
+/// assert_eq!(Escaped("a\nb\u{1b}").to_string(), r"a\nb\u{1b}");
+/// ```
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if !s.chars().any(char::is_control) {
+            return f.write_str(s);
+        }
+        let mut start = 0;
+        for (i, c) in s.char_indices().filter(|(_, c)| c.is_control()) {
+            f.write_str(&s[start..i])?;
+            start = i + c.len_utf8();
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+            }
+        }
+        f.write_str(&s[start..])
+    }
+}
+
+impl fmt::Debug for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Logs one alert's line.
+pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>) {
+    let severity = alert.labels.get("severity");
+    let level = level(alert.status, severity);
+    if !tracing::level_enabled!(level) {
+        return;
+    }
+    let name = Escaped(alert.labels.get("alertname").unwrap_or("unknown"));
+    let sev = Escaped(severity.unwrap_or("info"));
+    let component = Escaped(alert.labels.get("component").unwrap_or("unknown"));
+    let fingerprint = Escaped(&alert.fingerprint);
+    let receiver = Escaped(&hook.receiver);
+    let group_key = Escaped(&hook.group_key);
+    let status = alert.status.as_str();
+    macro_rules! line {
+        ($level:expr, $($msg:tt)+) => {
+            tracing::event!(target: TARGET, $level, alertname = %name, severity = %sev,
+                component = %component, status = %status, fingerprint = %fingerprint,
+                receiver = %receiver, group_key = %group_key, $($msg)+)
+        };
+    }
+    if alert.status == Status::Resolved {
+        let since = alert.starts_at.utc_seconds();
+        line!(Level::INFO, "[ALERT RESOLVED] {name} ({sev}) - component={component}: resolved after firing since {since}");
+        return;
+    }
+    let annotations = &alert.annotations;
+    let description = annotations.get("description");
+    let description = Escaped(description.or(annotations.get("summary")).unwrap_or(""));
+    match level {
+        Level::ERROR => line!(
+            Level::ERROR,
+            "[ALERT FIRING] {name} ({sev}) - component={component}: {description}"
+        ),
+        Level::WARN => line!(
+            Level::WARN,
+            "[ALERT FIRING] {name} ({sev}) - component={component}: {description}"
+        ),
+        _ => line!(
+            Level::INFO,
+            "[ALERT FIRING] {name} ({sev}) - component={component}: {description}"
+        ),
+    }
+}
+
+/// Logs the WARN line for a notification that `max_alerts` cut short.
+pub(crate) fn truncated(hook: &Webhook<'_>) {
+    let (receiver, group_key) = (Escaped(&hook.receiver), Escaped(&hook.group_key));
+    tracing::warn!(
+        target: TARGET,
+        truncated = hook.truncated_alerts,
+        receiver = %receiver,
+        group_key = %group_key,
+        "[ALERTS TRUNCATED] {} alert(s) truncated by max_alerts from receiver {receiver}, group {group_key}",
+        hook.truncated_alerts,
+    );
+}

@@ -1,0 +1,560 @@
+//! The receiver: a [`tower::Service`] for any `http::Request` body.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+#[cfg(feature = "tokio")]
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::BodyExt;
+use tower::Service;
+
+use crate::dedup::{self, Dedup, DedupCache};
+use crate::delivery::{self, Counters, DeliveryWorker, Queue, Stats};
+use crate::log::{self, TARGET};
+use crate::payload::Webhook;
+use crate::response::{self, detail, ResponseBody, Summary};
+use crate::sink::{BoxError, DynSink, Sink};
+use crate::{validation, Event};
+
+/// Receives Alertmanager webhook notifications.
+///
+/// Mount it at a path of your choice (it does not route). It answers every
+/// request itself, so its error type is [`Infallible`]; cloning is cheap.
+///
+/// ```
+/// use alertmanager_webhook::{sink::sink_fn, AlertReceiver};
+/// use tower::ServiceExt;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let receiver = AlertReceiver::builder()
+///     .sink(sink_fn(|event| Ok(println!("{:?}", event))))
+///     .build();
+/// let body = r#"{"groupKey":"g","status":"firing","receiver":"hsi","alerts":[]}"#;
+/// let request = http::Request::post("/api/webhooks/alerts")
+///     .header("content-type", "application/json")
+///     .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+///     .unwrap();
+/// let response = receiver.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AlertReceiver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    body_limit: usize,
+    sink: Option<Arc<dyn DynSink>>,
+    /// `Some` when events go through the queue; `None` in acknowledged mode or without a sink.
+    queue: Option<Arc<Queue>>,
+    #[cfg(feature = "tokio")]
+    ack_timeout: Option<Duration>,
+    dedup: Option<DedupCache>,
+    counters: Arc<Counters>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(queue) = &self.queue {
+            queue.close();
+        }
+    }
+}
+
+impl fmt::Debug for AlertReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlertReceiver")
+            .field("body_limit", &self.inner.body_limit)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`AlertReceiver`].
+///
+/// ```
+/// use alertmanager_webhook::{sink::NoSink, AlertReceiver, Dedup};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let receiver = AlertReceiver::builder()
+///     .sink(NoSink)
+///     .body_limit(1 << 20)
+///     .queue_capacity(4096)
+///     .dedup(Dedup::new())
+///     .build();
+/// # }
+/// ```
+#[must_use]
+pub struct Builder {
+    body_limit: usize,
+    sink: Option<Arc<dyn DynSink>>,
+    queue_capacity: usize,
+    #[cfg(feature = "tokio")]
+    ack_timeout: Option<Duration>,
+    dedup: Option<Dedup>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("body_limit", &self.body_limit)
+            .field("has_sink", &self.sink.is_some())
+            .field("queue_capacity", &self.queue_capacity)
+            .field("dedup", &self.dedup)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default body limit: 4 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 4 << 20;
+
+/// The default capacity of the delivery queue, in events.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+
+impl AlertReceiver {
+    /// Starts configuring a receiver.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let receiver = alertmanager_webhook::AlertReceiver::builder().build();
+    /// # }
+    /// ```
+    pub fn builder() -> Builder {
+        Builder {
+            body_limit: DEFAULT_BODY_LIMIT,
+            sink: None,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            #[cfg(feature = "tokio")]
+            ack_timeout: None,
+            dedup: None,
+        }
+    }
+
+    /// The delivery counters right now.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let receiver = alertmanager_webhook::AlertReceiver::builder().build();
+    /// assert_eq!(receiver.stats().dropped, 0);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let c = &self.inner.counters;
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        Stats {
+            delivered: load(&c.delivered),
+            dropped: load(&c.dropped),
+            failed: load(&c.failed),
+            duplicates: load(&c.duplicates),
+            queued: self.inner.queue.as_ref().map_or(0, |q| q.len()),
+        }
+    }
+}
+
+impl Builder {
+    /// Where events go. Without a sink, alerts are logged and answered but no
+    /// event is built; they count as dropped.
+    ///
+    /// ```
+    /// # use alertmanager_webhook::{sink::NoSink, AlertReceiver};
+    /// let builder = AlertReceiver::builder().sink(NoSink);
+    /// ```
+    pub fn sink(mut self, sink: impl Sink) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// The largest body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`]).
+    /// Larger bodies get 413, and no more than this is ever buffered.
+    ///
+    /// ```
+    /// let builder = alertmanager_webhook::AlertReceiver::builder().body_limit(64 * 1024);
+    /// ```
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How many events may wait for the sink (default [`DEFAULT_QUEUE_CAPACITY`]).
+    /// Events that do not fit are dropped, counted and logged; the answer is still 200.
+    ///
+    /// ```
+    /// let builder = alertmanager_webhook::AlertReceiver::builder().queue_capacity(10_000);
+    /// ```
+    pub fn queue_capacity(mut self, events: usize) -> Self {
+        self.queue_capacity = events;
+        self
+    }
+
+    /// Acknowledged mode: each request waits, at most `timeout` in all, until
+    /// the sink has accepted every event. If it cannot, the answer is 503 with
+    /// `Retry-After`, so that Alertmanager retries. Needs a tokio runtime.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = alertmanager_webhook::AlertReceiver::builder().acknowledged(Duration::from_secs(2));
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn acknowledged(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = Some(timeout);
+        self
+    }
+
+    /// Suppresses alerts seen recently with the same fingerprint, status,
+    /// `startsAt` and `endsAt`: they are answered (and counted as
+    /// `duplicates`) but neither logged as new nor emitted.
+    ///
+    /// ```
+    /// let builder = alertmanager_webhook::AlertReceiver::builder().dedup(alertmanager_webhook::Dedup::new());
+    /// ```
+    pub fn dedup(mut self, dedup: Dedup) -> Self {
+        self.dedup = Some(dedup);
+        self
+    }
+
+    /// Builds the receiver and spawns its delivery worker on the current tokio runtime.
+    ///
+    /// # Panics
+    /// When a sink is set in the default (queued) mode and this is called
+    /// outside a tokio runtime; use [`build_with_worker`](Self::build_with_worker) there.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let receiver = alertmanager_webhook::AlertReceiver::builder().build();
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn build(self) -> AlertReceiver {
+        let (receiver, worker) = self.build_with_worker();
+        if let Some(worker) = worker {
+            tokio::spawn(worker.run());
+        }
+        receiver
+    }
+
+    /// Builds the receiver and hands back its delivery worker, if it needs one,
+    /// for any executor to run.
+    ///
+    /// ```
+    /// use alertmanager_webhook::{sink::NoSink, AlertReceiver};
+    /// let (receiver, worker) = AlertReceiver::builder().sink(NoSink).build_with_worker();
+    /// assert!(worker.is_some());
+    /// ```
+    pub fn build_with_worker(self) -> (AlertReceiver, Option<DeliveryWorker>) {
+        #[cfg(feature = "tokio")]
+        let queued = self.ack_timeout.is_none();
+        #[cfg(not(feature = "tokio"))]
+        let queued = true;
+        let counters = Arc::new(Counters::default());
+        let queue = match &self.sink {
+            Some(_) if queued => Some(Arc::new(Queue::new(self.queue_capacity))),
+            _ => None,
+        };
+        let worker = queue
+            .as_ref()
+            .zip(self.sink.as_ref())
+            .map(|(q, s)| DeliveryWorker {
+                queue: q.clone(),
+                sink: s.clone(),
+                counters: counters.clone(),
+            });
+        let inner = Inner {
+            body_limit: self.body_limit,
+            sink: self.sink,
+            queue,
+            #[cfg(feature = "tokio")]
+            ack_timeout: self.ack_timeout,
+            dedup: self.dedup.map(DedupCache::new),
+            counters,
+        };
+        let receiver = AlertReceiver {
+            inner: Arc::new(inner),
+        };
+        (receiver, worker)
+    }
+}
+
+impl<B> Service<Request<B>> for AlertReceiver
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+        match check_head(request.method(), request.headers(), self.inner.body_limit) {
+            Err(response) => ResponseFuture(State::Ready(Some(response))),
+            Ok(()) => {
+                let inner = self.inner.clone();
+                ResponseFuture(State::Running(Box::pin(async move {
+                    let body = match read_body(request.into_body(), inner.body_limit).await {
+                        Ok(body) => body,
+                        Err(response) => return response,
+                    };
+                    match validation::parse(&body) {
+                        Ok(hook) => inner.process(&hook).await,
+                        Err(errors) => {
+                            response::json(StatusCode::UNPROCESSABLE_ENTITY, errors.to_json())
+                        }
+                    }
+                })))
+            }
+        }
+    }
+}
+
+/// Method, content type and declared length, checked before any body byte is read.
+fn check_head(
+    method: &Method,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<(), Response<ResponseBody>> {
+    if method != Method::POST && method != Method::PUT {
+        let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
+        return Err(response);
+    }
+    if let Some(value) = headers.get(CONTENT_TYPE) {
+        if !is_json(value) {
+            return Err(detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported Media Type: send application/json",
+            ));
+        }
+    }
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    Ok(())
+}
+
+/// `application/json` or `application/*+json`, with any parameters.
+fn is_json(value: &HeaderValue) -> bool {
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    let sub = sub.as_bytes();
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case(b"json")
+            || (sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case(b"+json")))
+}
+
+fn too_large(limit: usize) -> Response<ResponseBody> {
+    let mut text = b"Request body too large: the limit is ".to_vec();
+    response::push_u64(&mut text, limit as u64);
+    text.extend_from_slice(b" bytes");
+    detail(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        std::str::from_utf8(&text).unwrap_or("Request body too large"),
+    )
+}
+
+/// Reads the body, never buffering more than `limit` bytes.
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Response<ResponseBody>>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let mut body = pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_error(e.into(), limit))?;
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        let n = data.remaining();
+        len = len.saturating_add(n);
+        if len > limit {
+            return Err(too_large(limit));
+        }
+        if n == 0 {
+            continue;
+        }
+        match first.take() {
+            None if rest.is_empty() => first = Some(data.copy_to_bytes(n)),
+            held => {
+                if let Some(held) = held {
+                    let hint = body.size_hint().upper().unwrap_or(0) as usize;
+                    rest.reserve((len + hint).min(limit));
+                    rest.extend_from_slice(&held);
+                }
+                rest.put(data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+fn body_error(error: BoxError, limit: usize) -> Response<ResponseBody> {
+    if error.is::<http_body_util::LengthLimitError>() {
+        return too_large(limit);
+    }
+    tracing::debug!(target: TARGET, %error, "failed to read a request body");
+    detail(StatusCode::BAD_REQUEST, "Failed to read the request body")
+}
+
+impl Inner {
+    /// Logs, deduplicates and emits the alerts of a valid notification.
+    async fn process(&self, hook: &Webhook<'_>) -> Response<ResponseBody> {
+        if hook.truncated_alerts > 0 {
+            log::truncated(hook);
+        }
+        let mut events = Vec::with_capacity(if self.sink.is_some() {
+            hook.alerts.len()
+        } else {
+            0
+        });
+        let mut claimed = Vec::new();
+        let mut duplicates = 0;
+        for alert in &hook.alerts {
+            if let Some(cache) = &self.dedup {
+                let key = dedup::key(alert);
+                if !cache.claim(&key) {
+                    duplicates += 1;
+                    tracing::debug!(target: TARGET, fingerprint = %log::Escaped(&alert.fingerprint),
+                        status = alert.status.as_str(), "duplicate alert suppressed");
+                    continue;
+                }
+                claimed.push(key);
+            }
+            log::alert(hook, alert);
+            if self.sink.is_some() {
+                events.push(Event::new(hook, alert));
+            }
+        }
+        Counters::add(&self.counters.duplicates, duplicates);
+        let accepted = hook.alerts.len() - duplicates;
+        if let Some(queue) = &self.queue {
+            let lost = queue.push(events.into_iter());
+            if lost > 0 {
+                Counters::add(&self.counters.dropped, lost);
+                tracing::warn!(target: TARGET, lost, receiver = %log::Escaped(&hook.receiver),
+                    "delivery queue full: {lost} event(s) dropped");
+            }
+        } else if self.sink.is_none() {
+            Counters::add(&self.counters.dropped, accepted);
+            tracing::debug!(target: TARGET, accepted, "no sink configured: events not emitted");
+        } else {
+            #[cfg(feature = "tokio")]
+            if let Err(response) = self.acknowledge(events, &claimed).await {
+                return response;
+            }
+        }
+        Summary {
+            received: hook.alerts.len(),
+            duplicates: self.dedup.as_ref().map(|_| duplicates),
+            receiver: &hook.receiver,
+        }
+        .to_response()
+    }
+
+    /// Acknowledged mode: delivers in order under one deadline; on failure,
+    /// forgets the dedup keys of what was not delivered and answers 503.
+    #[cfg(feature = "tokio")]
+    async fn acknowledge(
+        &self,
+        events: Vec<Event>,
+        claimed: &[Box<str>],
+    ) -> Result<(), Response<ResponseBody>> {
+        let (Some(sink), Some(timeout)) = (&self.sink, self.ack_timeout) else {
+            return Ok(());
+        };
+        let total = events.len();
+        let mut done = 0;
+        let outcome = tokio::time::timeout(timeout, async {
+            for event in events {
+                delivery::send(&**sink, event).await?;
+                done += 1;
+            }
+            Ok::<_, crate::sink::SinkError>(())
+        })
+        .await;
+        Counters::add(&self.counters.delivered, done);
+        let error = match outcome {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {timeout:?}"),
+        };
+        Counters::add(&self.counters.failed, total - done);
+        if let Some(cache) = &self.dedup {
+            claimed[done..].iter().for_each(|key| cache.release(key));
+        }
+        tracing::warn!(target: TARGET, %error, undelivered = total - done,
+            "sink did not accept the events; answering 503 so that the sender retries");
+        let mut response = detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The alert sink is unavailable; retry later",
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        Err(response)
+    }
+}
+
+/// The future of [`AlertReceiver`]'s answer.
+///
+/// A panic while handling the request becomes a 500 answer here.
+pub struct ResponseFuture(State);
+
+enum State {
+    Ready(Option<Response<ResponseBody>>),
+    Running(Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>),
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+fn internal_error() -> Response<ResponseBody> {
+    detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<ResponseBody>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = match &mut self.0 {
+            State::Ready(response) => response.take().unwrap_or_else(internal_error),
+            State::Running(fut) => match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(response)) => response,
+                Err(_) => {
+                    tracing::error!(target: TARGET, "panic while handling a webhook; answering 500");
+                    internal_error()
+                }
+            },
+        };
+        self.0 = State::Ready(None);
+        Poll::Ready(Ok(response))
+    }
+}

@@ -1,0 +1,487 @@
+//! The receiver driven in process with `oneshot`: answers, limits, logs and sinks.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use alertmanager_webhook::sink::{sink_fn, Sink, SinkError};
+use alertmanager_webhook::{AlertReceiver, Dedup, Event};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn fixture(prefix: &str) -> Vec<u8> {
+    let entry = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(prefix) && name.ends_with(".json")
+        })
+        .unwrap_or_else(|| panic!("no fixture {prefix}"));
+    std::fs::read(entry).unwrap()
+}
+
+fn post(body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+    Request::post("/api/webhooks/alerts")
+        .header("content-type", "application/json")
+        .body(Full::new(body.into()))
+        .unwrap()
+}
+
+async fn send<B>(
+    receiver: &AlertReceiver,
+    request: Request<B>,
+) -> (StatusCode, http::HeaderMap, String)
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let response: Response<_> = receiver.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8(bytes.to_vec()).unwrap(),
+    )
+}
+
+fn expected_summary(body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap();
+    let n = v["alerts"].as_array().unwrap().len();
+    let receiver = v["receiver"].as_str().unwrap();
+    let message = format!("Processed {n} alert(s) from {receiver}");
+    format!(
+        r#"{{"status":"ok","received":{n},"processed":{n},"message":{}}}"#,
+        serde_json::to_string(&message).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn every_fixture_gets_the_exact_summary() {
+    let receiver = AlertReceiver::builder().build();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(FIXTURES).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.starts_with("30-") {
+            continue;
+        }
+        let body = std::fs::read(&path).unwrap();
+        let (status, headers, text) = send(&receiver, post(body.clone())).await;
+        assert_eq!(status, 200, "{name}: {text}");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(text, expected_summary(&body), "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 13);
+}
+
+#[tokio::test]
+async fn the_regex_quoted_receiver_is_reported_as_sent() {
+    let receiver = AlertReceiver::builder().build();
+    let (_, _, text) = send(&receiver, post(fixture("16-"))).await;
+    assert_eq!(
+        text,
+        r#"{"status":"ok","received":1,"processed":1,"message":"Processed 1 alert(s) from team\\.gpu"}"#
+    );
+}
+
+#[tokio::test]
+async fn a_prometheus_alert_list_gets_422_with_a_hint() {
+    let receiver = AlertReceiver::builder().build();
+    let (status, _, text) = send(&receiver, post(fixture("30-"))).await;
+    assert_eq!(status, 422);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let rows = v["detail"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["loc"], serde_json::json!(["body"]));
+    assert_eq!(rows[0]["type"], "type_error.dict");
+    let msg = rows[0]["msg"].as_str().unwrap();
+    assert!(msg.starts_with("value is not a valid dict"), "{msg}");
+    assert!(msg.contains("/api/v2/alerts"), "{msg}");
+}
+
+#[tokio::test]
+async fn empty_alert_list_is_200_with_zero() {
+    let receiver = AlertReceiver::builder().build();
+    let body = r#"{"groupKey":"g","status":"resolved","receiver":"r","alerts":[]}"#;
+    let (status, _, text) = send(&receiver, post(body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        text,
+        r#"{"status":"ok","received":0,"processed":0,"message":"Processed 0 alert(s) from r"}"#
+    );
+}
+
+#[tokio::test]
+async fn methods_other_than_post_and_put_get_405_with_allow() {
+    let receiver = AlertReceiver::builder().build();
+    for method in ["GET", "HEAD", "DELETE", "PATCH", "OPTIONS"] {
+        let request = Request::builder()
+            .method(method)
+            .uri("/")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let (status, headers, text) = send(&receiver, request).await;
+        assert_eq!(status, 405, "{method}");
+        assert_eq!(headers["allow"], "POST, PUT");
+        assert_eq!(text, r#"{"detail":"Method Not Allowed"}"#);
+    }
+    let put = Request::put("/")
+        .body(Full::new(Bytes::from(fixture("01-"))))
+        .unwrap();
+    assert_eq!(send(&receiver, put).await.0, 200);
+}
+
+#[tokio::test]
+async fn content_types() {
+    let receiver = AlertReceiver::builder().build();
+    let body = Bytes::from(fixture("01-"));
+    for (ct, expected) in [
+        (None, 200),
+        (Some("application/json"), 200),
+        (Some("application/json; charset=utf-8"), 200),
+        (Some("APPLICATION/JSON"), 200),
+        (Some("application/vnd.alertmanager+json"), 200),
+        (Some("text/plain"), 415),
+        (Some("application/x-www-form-urlencoded"), 415),
+        (Some("application/jsonx"), 415),
+        (Some("application/+json"), 415),
+        (Some("json"), 415),
+    ] {
+        let mut request = Request::post("/");
+        if let Some(ct) = ct {
+            request = request.header("content-type", ct);
+        }
+        let (status, headers, text) =
+            send(&receiver, request.body(Full::new(body.clone())).unwrap()).await;
+        assert_eq!(status, expected, "{ct:?}: {text}");
+        assert_eq!(headers["content-type"], "application/json");
+        if expected == 415 {
+            assert!(text.starts_with(r#"{"detail":"#), "{text}");
+        }
+    }
+}
+
+/// A body that produces `total` bytes in `chunk`-sized frames, lazily, and counts what was pulled.
+struct Stream {
+    left: usize,
+    chunk: usize,
+    pulled: Arc<AtomicUsize>,
+}
+
+impl http_body::Body for Stream {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        let n = self.chunk.min(self.left);
+        self.left -= n;
+        self.pulled.fetch_add(n, SeqCst);
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b' '; n])))))
+    }
+}
+
+#[tokio::test]
+async fn a_100_mib_chunked_body_is_refused_after_the_limit_without_being_held() {
+    let limit = 1 << 20;
+    let receiver = AlertReceiver::builder().body_limit(limit).build();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let chunk = 64 * 1024;
+    let body = Stream {
+        left: 100 << 20,
+        chunk,
+        pulled: pulled.clone(),
+    };
+    let request = Request::post("/").body(body).unwrap();
+    let (status, _, text) = send(&receiver, request).await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        text,
+        r#"{"detail":"Request body too large: the limit is 1048576 bytes"}"#
+    );
+    let pulled = pulled.load(SeqCst);
+    assert!(pulled <= limit + chunk, "read {pulled} bytes of 100 MiB");
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+    let receiver = AlertReceiver::builder().body_limit(1000).build();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let body = Stream {
+        left: 100 << 20,
+        chunk: 1 << 16,
+        pulled: pulled.clone(),
+    };
+    let request = Request::post("/")
+        .header("content-length", (100u64 << 20).to_string())
+        .body(body)
+        .unwrap();
+    assert_eq!(send(&receiver, request).await.0, 413);
+    assert_eq!(pulled.load(SeqCst), 0);
+    // One byte over, declared: 413; exactly at the limit: parsed (and 422 for spaces).
+    let over = Request::post("/")
+        .body(Full::new(Bytes::from(vec![b' '; 1001])))
+        .unwrap();
+    assert_eq!(send(&receiver, over).await.0, 413);
+    let at = Request::post("/")
+        .body(Full::new(Bytes::from(vec![b' '; 1000])))
+        .unwrap();
+    assert_eq!(send(&receiver, at).await.0, 422);
+}
+
+#[tokio::test]
+async fn a_body_sent_one_byte_per_frame_is_reassembled() {
+    let receiver = AlertReceiver::builder().build();
+    let body = fixture("13-");
+    let frames: Vec<Result<Frame<Bytes>, Infallible>> = body
+        .iter()
+        .map(|b| Ok(Frame::data(Bytes::copy_from_slice(&[*b]))))
+        .collect();
+    let stream = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+    let (status, _, text) = send(&receiver, Request::post("/").body(stream).unwrap()).await;
+    assert_eq!((status, text), (StatusCode::OK, expected_summary(&body)));
+}
+
+#[tokio::test]
+async fn a_failing_body_gets_400_and_a_panicking_one_500() {
+    struct Broken(bool);
+    impl http_body::Body for Broken {
+        type Data = Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+            if self.0 {
+                panic!("body exploded");
+            }
+            Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
+        }
+    }
+    let receiver = AlertReceiver::builder().build();
+    let (status, _, text) = send(&receiver, Request::post("/").body(Broken(false)).unwrap()).await;
+    assert_eq!(
+        (status.as_u16(), text.as_str()),
+        (400, r#"{"detail":"Failed to read the request body"}"#)
+    );
+    let (status, _, text) = send(&receiver, Request::post("/").body(Broken(true)).unwrap()).await;
+    assert_eq!(
+        (status.as_u16(), text.as_str()),
+        (500, r#"{"detail":"Internal Server Error"}"#)
+    );
+    // Still answering.
+    assert_eq!(send(&receiver, post(fixture("01-"))).await.0, 200);
+}
+
+/// A sink that records events and can be made to fail, stall or panic.
+#[derive(Clone, Default)]
+struct TestSink {
+    events: Arc<Mutex<Vec<Event>>>,
+    fail: Arc<AtomicBool>,
+    stall: Arc<AtomicBool>,
+    panic: Arc<AtomicBool>,
+}
+
+impl Sink for TestSink {
+    async fn send(&self, event: Event) -> Result<(), SinkError> {
+        if self.panic.load(SeqCst) {
+            panic!("sink exploded");
+        }
+        if self.stall.load(SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        if self.fail.load(SeqCst) {
+            return Err(SinkError::new("sink down"));
+        }
+        self.events.lock().unwrap().push(event);
+        Ok(())
+    }
+}
+
+impl TestSink {
+    fn jsons(&self) -> Vec<Value> {
+        let events = self.events.lock().unwrap();
+        events
+            .iter()
+            .map(|e| serde_json::from_slice(e.json()).unwrap())
+            .collect()
+    }
+}
+
+/// Waits (with a deadline, not a timing assertion) until `f` holds.
+async fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn events_follow_the_contract_in_body_order() {
+    let sink = TestSink::default();
+    let receiver = AlertReceiver::builder().sink(sink.clone()).build();
+    assert_eq!(send(&receiver, post(fixture("14-"))).await.0, 200);
+    eventually("3 events", || sink.events.lock().unwrap().len() == 3).await;
+    let events = sink.jsons();
+    let statuses: Vec<_> = events
+        .iter()
+        .map(|e| e["data"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["firing", "resolved", "firing"]);
+    assert_eq!(
+        events[1],
+        serde_json::json!({"type":"infrastructure_alert","data":{
+            "alertname":"Mixed","status":"resolved","severity":"info","component":"unknown",
+            "summary":"","description":"","started_at":"2026-11-27T12:10:08.477978Z",
+            "fingerprint":"d7f7514dcdda2f34","receiver":"basic"}})
+    );
+    assert_eq!(
+        events[0]["data"]["summary"],
+        "line1\nline2 \"quoted\" <b>&amp;</b>"
+    );
+    assert_eq!(
+        events[0]["data"]["started_at"],
+        "2026-11-27T14:05:05.271188+02:00"
+    );
+    assert_eq!(receiver.stats().delivered, 3);
+}
+
+#[tokio::test]
+async fn a_stalled_sink_does_not_delay_the_answer_and_the_queue_stays_bounded() {
+    let sink = TestSink::default();
+    sink.stall.store(true, SeqCst);
+    let receiver = AlertReceiver::builder()
+        .sink(sink.clone())
+        .queue_capacity(4)
+        .build();
+    // The worker takes the first event and stalls on it.
+    assert_eq!(send(&receiver, post(fixture("01-"))).await.0, 200);
+    eventually("worker holds the first event", || {
+        receiver.stats().queued == 0
+    })
+    .await;
+    // 3 alerts per request, 4 requests: 4 fit, 8 are dropped, and every answer is 200.
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        for _ in 0..4 {
+            assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
+        }
+    });
+    answer.await.expect("answers never wait for the sink");
+    let stats = receiver.stats();
+    assert_eq!((stats.queued, stats.dropped, stats.delivered), (4, 8, 0));
+}
+
+#[tokio::test]
+async fn a_panicking_sink_is_counted_and_the_service_keeps_answering() {
+    let sink = TestSink::default();
+    sink.panic.store(true, SeqCst);
+    let receiver = AlertReceiver::builder().sink(sink.clone()).build();
+    for _ in 0..3 {
+        assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
+    }
+    eventually("9 failures", || receiver.stats().failed == 9).await;
+    sink.panic.store(false, SeqCst);
+    assert_eq!(send(&receiver, post(fixture("01-"))).await.0, 200);
+    eventually("delivery resumes", || receiver.stats().delivered == 1).await;
+    // A closure sink that panics synchronously is caught too.
+    let receiver = AlertReceiver::builder()
+        .sink(sink_fn(|_| panic!("closure exploded")))
+        .build();
+    assert_eq!(send(&receiver, post(fixture("01-"))).await.0, 200);
+    eventually("1 failure", || receiver.stats().failed == 1).await;
+}
+
+#[tokio::test]
+async fn acknowledged_mode_answers_503_until_the_sink_recovers() {
+    let sink = TestSink::default();
+    sink.fail.store(true, SeqCst);
+    let receiver = AlertReceiver::builder()
+        .sink(sink.clone())
+        .acknowledged(Duration::from_millis(500))
+        .build();
+    let (status, headers, text) = send(&receiver, post(fixture("01-"))).await;
+    assert_eq!(status, 503);
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(
+        text,
+        r#"{"detail":"The alert sink is unavailable; retry later"}"#
+    );
+    assert_eq!(receiver.stats().failed, 1);
+    // A sink that never answers hits the timeout: 503 too.
+    sink.fail.store(false, SeqCst);
+    sink.stall.store(true, SeqCst);
+    assert_eq!(send(&receiver, post(fixture("01-"))).await.0, 503);
+    sink.stall.store(false, SeqCst);
+    assert_eq!(send(&receiver, post(fixture("01-"))).await.0, 200);
+    assert_eq!(sink.events.lock().unwrap().len(), 1);
+    assert_eq!(receiver.stats().delivered, 1);
+}
+
+#[tokio::test]
+async fn dedup_suppresses_repeats_and_a_failed_acknowledgement_is_retried() {
+    let sink = TestSink::default();
+    sink.fail.store(true, SeqCst);
+    let receiver = AlertReceiver::builder()
+        .sink(sink.clone())
+        .acknowledged(Duration::from_secs(5))
+        .dedup(Dedup::new())
+        .build();
+    let body = fixture("14-");
+    assert_eq!(send(&receiver, post(body.clone())).await.0, 503);
+    sink.fail.store(false, SeqCst);
+    let (status, _, text) = send(&receiver, post(body.clone())).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        text,
+        r#"{"status":"ok","received":3,"processed":3,"message":"Processed 3 alert(s) from basic","duplicates":0}"#
+    );
+    let (_, _, text) = send(&receiver, post(body)).await;
+    assert_eq!(
+        text,
+        r#"{"status":"ok","received":3,"processed":0,"message":"Processed 0 alert(s) from basic","duplicates":3}"#
+    );
+    assert_eq!(sink.events.lock().unwrap().len(), 3);
+    assert_eq!(receiver.stats().duplicates, 3);
+}
+
+#[tokio::test]
+async fn without_a_sink_events_count_as_dropped() {
+    let receiver = AlertReceiver::builder().build();
+    assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
+    assert_eq!(receiver.stats().dropped, 3);
+}
+
+#[test]
+fn the_receiver_is_a_cheap_clone_send_sync_service() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<AlertReceiver>();
+    fn assert_send<T: Send>(_: &T) {}
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let mut receiver = AlertReceiver::builder().build();
+    let fut = tower::Service::call(&mut receiver, post(fixture("01-")));
+    assert_send(&fut);
+}
