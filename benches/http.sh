@@ -3,13 +3,13 @@
 # and the original FastAPI stack (benches/fastapi/), under wrk, in interleaved rounds.
 # One command: benches/http.sh   (see BENCHMARKS.md, section "HTTP").
 #
-# Knobs (environment): ROUNDS=3 DURATION=5s WARMUP=1s THREADS=2 CONNS=32 SIZES="1 100 1000"
+# Knobs (environment): ROUNDS=5 DURATION=5s WARMUP=1s THREADS=2 CONNS=32 SIZES="1 100 1000"
 # SERVERS="floor hyper axum fastapi" (those that exist are run), FASTAPI_PLAIN=1 (uvicorn without
 # uvloop/httptools), KEEP_LOGS=1 (keep every server log), OUT=target/http-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
 THREADS=${THREADS:-2}
@@ -127,8 +127,11 @@ field() { sed -n "s/^RESULT.* $1=\([0-9.]*\).*/\1/p" "$2"; }
 
 RESULTS=$OUT/results.tsv
 printf 'alerts\tserver\tround\trps\tp50_us\tp99_us\tvmhwm_kb\tnon2xx\tsocket_errors\tlog_lines_per_alert\n' >"$RESULTS"
-echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== servers: ${run[*]}; sizes: $SIZES; $ROUNDS rounds of wrk -t$THREADS -c$CONNS -d$DURATION (after $WARMUP warm-up)"
+HEADER="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), \
+$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg) at start; servers: ${run[*]}; \
+$ROUNDS interleaved rounds of wrk -t$THREADS -c$CONNS -d$DURATION (after $WARMUP warm-up)\
+${FASTAPI_PLAIN:+; FastAPI without uvloop/httptools}"
+echo "== $HEADER"
 
 # 4. Interleaved rounds: each round runs every server once, fresh, in a rotated order.
 for size in $SIZES; do
@@ -160,4 +163,4 @@ done
 
 # 5. Medians and ratios.
 echo
-python3 benches/http_report.py "$RESULTS" | tee "$OUT/report.md"
+{ echo "$HEADER"; echo; python3 benches/http_report.py "$RESULTS"; } | tee "$OUT/report.md"

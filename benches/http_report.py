@@ -44,6 +44,7 @@ def main() -> None:
             )
 
     print()
+    # Ratio of the medians; in brackets the range of the same ratio within each round.
     pairs = [p for p in TARGETS if any((s, p[0]) in runs and (s, p[1]) in runs for s in sizes)]
     if pairs:
         print("| alerts/request | " + " | ".join(f"{a}/{b} req/s" for a, b in pairs) + " |")
@@ -55,9 +56,12 @@ def main() -> None:
                 if num is None or den is None:
                     cells.append("—")
                     continue
+                by_round = {r["round"]: float(r["rps"]) for r in runs[(size, b)]}
+                paired = [float(r["rps"]) / by_round[r["round"]] for r in runs[(size, a)] if r["round"] in by_round]
+                spread = f" [{min(paired):.2f}–{max(paired):.2f}]" if paired else ""
                 target = TARGETS[(a, b)].get(size)
                 mark = "" if target is None else f" ({'meets' if num / den >= target else 'MISSES'} ≥ {target:g})"
-                cells.append(f"{num / den:.2f}{mark}")
+                cells.append(f"{num / den:.2f}{spread}{mark}")
             print(f"| {size} | " + " | ".join(cells) + " |")
 
     hwm = med(1, "hyper", "vmhwm_kb")
