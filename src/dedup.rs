@@ -75,16 +75,22 @@ struct Entries {
     order: VecDeque<(Box<str>, Instant)>,
 }
 
+/// Appends the dedup key of an alert: fingerprint, status, `startsAt`, `endsAt`, NUL-separated.
+pub(crate) fn write_key(out: &mut Vec<u8>, alert: &Alert<'_>) {
+    let ends = alert.ends_at.as_ref().map_or("", |t| t.as_str());
+    let parts = [alert.status.as_str(), alert.starts_at.as_str(), ends];
+    out.extend_from_slice(alert.fingerprint.as_bytes());
+    for part in parts {
+        out.push(0);
+        out.extend_from_slice(part.as_bytes());
+    }
+}
+
 /// The dedup key of an alert.
 pub(crate) fn key(alert: &Alert<'_>) -> Box<str> {
-    let ends = alert.ends_at.as_ref().map_or("", |t| t.as_str());
-    let parts = [
-        &*alert.fingerprint,
-        alert.status.as_str(),
-        alert.starts_at.as_str(),
-        ends,
-    ];
-    parts.join("\u{0}").into_boxed_str()
+    let mut out = Vec::with_capacity(alert.fingerprint.len() + 72);
+    write_key(&mut out, alert);
+    String::from_utf8(out).unwrap_or_default().into_boxed_str()
 }
 
 impl DedupCache {

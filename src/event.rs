@@ -41,16 +41,10 @@ use crate::payload::{Alert, Status, Webhook};
 #[derive(Clone)]
 pub struct Event {
     json: Bytes,
+    /// The dedup key (see [`dedup_key`](Event::dedup_key)), in the same allocation as `json`.
+    key: Bytes,
+    fingerprint_len: usize,
     status: Status,
-    fingerprint: Fingerprint,
-}
-
-#[derive(Clone)]
-enum Fingerprint {
-    /// Where the fingerprint sits, unescaped, inside the JSON.
-    InJson(usize, usize),
-    /// A fingerprint that needed escaping in JSON.
-    Owned(Box<str>),
 }
 
 /// The severities the contract knows; anything else is reported as `info`.
@@ -100,7 +94,6 @@ impl Event {
         let len: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
         let mut out = Vec::with_capacity(len + 48);
         out.extend_from_slice(br#"{"type":"infrastructure_alert","data":{"#);
-        let mut fingerprint = Fingerprint::InJson(0, 0);
         for (i, (key, value)) in fields.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -108,21 +101,17 @@ impl Event {
             out.push(b'"');
             out.extend_from_slice(key.as_bytes());
             out.extend_from_slice(b"\":");
-            let start = out.len() + 1;
-            let escaped = write_json_str(&mut out, value);
-            if *key == "fingerprint" {
-                fingerprint = if escaped {
-                    Fingerprint::Owned((*value).into())
-                } else {
-                    Fingerprint::InJson(start, out.len() - 1)
-                };
-            }
+            write_json_str(&mut out, value);
         }
         out.extend_from_slice(b"}}");
+        let json_len = out.len();
+        crate::dedup::write_key(&mut out, alert);
+        let buf = Bytes::from(out);
         Event {
-            json: Bytes::from(out),
+            json: buf.slice(..json_len),
+            key: buf.slice(json_len..),
+            fingerprint_len: alert.fingerprint.len(),
             status: alert.status,
-            fingerprint,
         }
     }
 
@@ -157,13 +146,23 @@ impl Event {
     /// assert_eq!(Event::new(&hook, &hook.alerts[0]).fingerprint(), "a\"b");
     /// ```
     pub fn fingerprint(&self) -> &str {
-        match &self.fingerprint {
-            // The range lies between two ASCII quotes of valid UTF-8 JSON.
-            Fingerprint::InJson(start, end) => {
-                std::str::from_utf8(&self.json[*start..*end]).unwrap_or_default()
-            }
-            Fingerprint::Owned(s) => s,
-        }
+        self.dedup_key()
+            .get(..self.fingerprint_len)
+            .unwrap_or_default()
+    }
+
+    /// The key [`Dedup`](crate::Dedup) uses: fingerprint, status, `startsAt`
+    /// and `endsAt` (empty while firing), joined by NUL characters. Sinks that
+    /// deduplicate across processes use it too.
+    ///
+    /// ```
+    /// # use alertmanager_webhook::{payload::Webhook, Event};
+    /// # let hook = Webhook::from_slice(br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}]}"#).unwrap();
+    /// assert_eq!(Event::new(&hook, &hook.alerts[0]).dedup_key(), "f\0firing\02026-01-17T12:22:56Z\0");
+    /// ```
+    pub fn dedup_key(&self) -> &str {
+        // Written from `&str`s only, so always UTF-8.
+        std::str::from_utf8(&self.key).unwrap_or_default()
     }
 }
 

@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod active;
 pub mod auth;
 mod dedup;
 mod delivery;
@@ -48,5 +49,5 @@ pub use dedup::Dedup;
 pub use delivery::{DeliveryWorker, Stats};
 pub use event::Event;
 pub use service::{
-    AlertReceiver, Builder, ResponseFuture, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY,
+    AlertReceiver, Builder, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY, ResponseFuture,
 };

@@ -428,11 +428,7 @@ pub(crate) fn parse_rfc3339(s: &[u8]) -> Option<(i32, i64)> {
                 return None;
             }
             let o = h * 3600 + m * 60;
-            if *sign == b'-' {
-                -o
-            } else {
-                o
-            }
+            if *sign == b'-' { -o } else { o }
         }
         _ => return None,
     };

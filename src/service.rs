@@ -3,15 +3,15 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::{pin, Pin};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 #[cfg(feature = "tokio")]
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -19,11 +19,11 @@ use tower::Service;
 
 use crate::dedup::{self, Dedup, DedupCache};
 use crate::delivery::{self, Counters, DeliveryWorker, Queue, Stats};
-use crate::log::{self, TARGET};
+use crate::log::{self, Escaped, TARGET};
 use crate::payload::Webhook;
-use crate::response::{self, detail, ResponseBody, Summary};
+use crate::response::{self, ResponseBody, Summary, detail};
 use crate::sink::{BoxError, DynSink, Sink};
-use crate::{validation, Event};
+use crate::{Event, validation};
 
 /// Receives Alertmanager webhook notifications.
 ///
@@ -299,8 +299,8 @@ where
 
     fn call(&mut self, request: Request<B>) -> ResponseFuture {
         match check_head(request.method(), request.headers(), self.inner.body_limit) {
-            Err(response) => ResponseFuture(State::Ready(Some(response))),
-            Ok(()) => {
+            Some(refusal) => ResponseFuture(State::Ready(Some(refusal))),
+            None => {
                 let inner = self.inner.clone();
                 ResponseFuture(State::Running(Box::pin(async move {
                     let body = match read_body(request.into_body(), inner.body_limit).await {
@@ -319,22 +319,23 @@ where
     }
 }
 
-/// Method, content type and declared length, checked before any body byte is read.
+/// Method, content type and declared length, checked before any body byte is
+/// read; returns the refusal, if any.
 fn check_head(
     method: &Method,
     headers: &HeaderMap,
     limit: usize,
-) -> Result<(), Response<ResponseBody>> {
+) -> Option<Response<ResponseBody>> {
     if method != Method::POST && method != Method::PUT {
         let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
         response
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
-        return Err(response);
+        return Some(response);
     }
     if let Some(value) = headers.get(CONTENT_TYPE) {
         if !is_json(value) {
-            return Err(detail(
+            return Some(detail(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported Media Type: send application/json",
             ));
@@ -343,10 +344,9 @@ fn check_head(
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit));
-    }
-    Ok(())
+    declared
+        .is_some_and(|n| n > limit as u64)
+        .then(|| too_large(limit))
 }
 
 /// `application/json` or `application/*+json`, with any parameters.
@@ -438,7 +438,7 @@ impl Inner {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
                     duplicates += 1;
-                    tracing::debug!(target: TARGET, fingerprint = %log::Escaped(&alert.fingerprint),
+                    tracing::debug!(target: TARGET, fingerprint = %Escaped(&alert.fingerprint),
                         status = alert.status.as_str(), "duplicate alert suppressed");
                     continue;
                 }
@@ -455,7 +455,7 @@ impl Inner {
             let lost = queue.push(events.into_iter());
             if lost > 0 {
                 Counters::add(&self.counters.dropped, lost);
-                tracing::warn!(target: TARGET, lost, receiver = %log::Escaped(&hook.receiver),
+                tracing::warn!(target: TARGET, lost, receiver = %Escaped(&hook.receiver),
                     "delivery queue full: {lost} event(s) dropped");
             }
         } else if self.sink.is_none() {
@@ -463,8 +463,8 @@ impl Inner {
             tracing::debug!(target: TARGET, accepted, "no sink configured: events not emitted");
         } else {
             #[cfg(feature = "tokio")]
-            if let Err(response) = self.acknowledge(events, &claimed).await {
-                return response;
+            if let Some(refusal) = self.acknowledge(events, &claimed).await {
+                return refusal;
             }
         }
         Summary {
@@ -476,15 +476,15 @@ impl Inner {
     }
 
     /// Acknowledged mode: delivers in order under one deadline; on failure,
-    /// forgets the dedup keys of what was not delivered and answers 503.
+    /// forgets the dedup keys of what was not delivered and returns the 503.
     #[cfg(feature = "tokio")]
     async fn acknowledge(
         &self,
         events: Vec<Event>,
         claimed: &[Box<str>],
-    ) -> Result<(), Response<ResponseBody>> {
+    ) -> Option<Response<ResponseBody>> {
         let (Some(sink), Some(timeout)) = (&self.sink, self.ack_timeout) else {
-            return Ok(());
+            return None;
         };
         let total = events.len();
         let mut done = 0;
@@ -498,7 +498,7 @@ impl Inner {
         .await;
         Counters::add(&self.counters.delivered, done);
         let error = match outcome {
-            Ok(Ok(())) => return Ok(()),
+            Ok(Ok(())) => return None,
             Ok(Err(error)) => error.to_string(),
             Err(_) => format!("no answer within {timeout:?}"),
         };
@@ -515,7 +515,7 @@ impl Inner {
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-        Err(response)
+        Some(response)
     }
 }
 

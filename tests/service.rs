@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use alertmanager_webhook::sink::{sink_fn, Sink, SinkError};
+use alertmanager_webhook::sink::{Sink, SinkError, sink_fn};
 use alertmanager_webhook::{AlertReceiver, Dedup, Event};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
