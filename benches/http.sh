@@ -3,14 +3,14 @@
 # and the original FastAPI stack (benches/fastapi/), under wrk, in interleaved rounds.
 # One command: benches/http.sh   (see BENCHMARKS.md, section "HTTP").
 #
-# Knobs (environment): ROUNDS=5 DURATION=5s WARMUP=1s THREADS=2 CONNS=32 SIZES="1 100 1000"
+# Knobs (environment): ROUNDS=5 DURATION=4s WARMUP=1s THREADS=2 CONNS=32 SIZES="1 100 1000"
 # SERVERS="floor hyper axum fastapi" (those that exist are run), FASTAPI_PLAIN=1 (uvicorn without
 # uvloop/httptools), KEEP_LOGS=1 (keep every server log), OUT=target/http-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-5s}
+DURATION=${DURATION:-4s}
 WARMUP=${WARMUP:-1s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
@@ -103,11 +103,12 @@ start() {
 }
 
 # ready NAME BODY SIZE: waits (30 s deadline) for a 200 and checks the summary counts the alerts.
+# Called again after the warm-up, it also waits out the requests wrk abandoned when it stopped.
 ready() {
     local name=$1 body=$2 size=$3 deadline=$((SECONDS + 30)) code
     while ((SECONDS < deadline)); do
         kill -0 "$PID" 2>/dev/null || { echo "http.sh: $name exited:" >&2; tail "$LOG" >&2; exit 1; }
-        code=$(curl -s -o "$OUT/answer.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        code=$(curl -s --max-time 60 -o "$OUT/answer.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
             --data-binary "@$body" "$URL" || true)
         if [[ $code == 200 ]]; then
             if [[ $name != floor ]] && ! grep -q "\"received\":$size," "$OUT/answer.json"; then
@@ -144,10 +145,11 @@ for size in $SIZES; do
             start "$name" "$LOG"
             ready "$name" "$body" "$size"
             wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" --timeout 10s -s benches/post.lua "$URL" -- "$body" >"$report.warmup"
+            ready "$name" "$body" "$size"
             wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s benches/post.lua --latency "$URL" -- "$body" >"$report"
             hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$PID/status")
             cleanup
-            requests=$(($(field requests "$report.warmup") + $(field requests "$report") + 1))
+            requests=$(($(field requests "$report.warmup") + $(field requests "$report") + 2))
             lines=$(python3 -c 'import sys; print(f"{int(sys.argv[1]) / int(sys.argv[2]):.2f}")' \
                 "$(wc -l <"$LOG")" "$((requests * size))")
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$name" "$round" \
