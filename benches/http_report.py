@@ -29,18 +29,17 @@ def main() -> None:
         group = runs.get((size, server))
         return median(float(r[key]) for r in group) if group else None
 
-    print("| alerts/request | server | req/s (median) | req/s min–max | p50 ms | p99 ms | VmHWM MiB | log lines/alert | runs |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| alerts/request | server | req/s (median) | req/s min–max | p50 ms | p99 ms | VmHWM MiB | runs |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in sizes:
         for server in [s for s in ORDER if (size, s) in runs]:
             group = runs[(size, server)]
             rps = [float(r["rps"]) for r in group]
-            lines = "—" if server == "floor" else f"{med(size, server, 'log_lines_per_alert'):.2f}"
             print(
                 f"| {size} | {server} | {med(size, server, 'rps'):,.0f} | {min(rps):,.0f}–{max(rps):,.0f}"
                 f" | {med(size, server, 'p50_us') / 1000:.2f} | {med(size, server, 'p99_us') / 1000:.2f}"
                 f" | {med(size, server, 'vmhwm_kb') / 1024:.1f}"
-                f" | {lines} | {len(group)} |"
+                f" | {len(group)} |"
             )
 
     print()
