@@ -17,6 +17,7 @@ CONNS=${CONNS:-32}
 SIZES=${SIZES:-1 100 1000}
 SERVERS=${SERVERS:-floor hyper axum fastapi}
 OUT=${OUT:-target/http-bench}
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in benches/
 ENDPOINT=/api/webhooks/alerts
 
 for tool in wrk curl python3 cargo; do
