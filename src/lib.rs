@@ -49,5 +49,5 @@ pub use dedup::Dedup;
 pub use delivery::{DeliveryWorker, Stats};
 pub use event::Event;
 pub use service::{
-    AlertReceiver, Builder, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY, ResponseFuture,
+    AlertReceiver, Builder, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY, DRAIN_LIMIT, ResponseFuture,
 };

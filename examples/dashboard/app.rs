@@ -6,17 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alertmanager_webhook::active::ActiveAlerts;
+use alertmanager_webhook::auth::Auth;
 use alertmanager_webhook::sink::sink_fn;
 use alertmanager_webhook::{AlertReceiver, Event};
+use axum::Router;
+use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use tokio::sync::{broadcast, watch};
-use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
+use tower::ServiceBuilder;
 
 /// Where the receiver is mounted.
 pub const WEBHOOK_PATH: &str = "/api/webhooks/alerts";
@@ -38,17 +39,17 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 pub struct Dashboard {
     events: broadcast::Sender<Event>,
     active: Arc<ActiveAlerts>,
-    bearer_token: Option<Arc<str>>,
+    auth: Option<Auth>,
     closing: Arc<watch::Sender<bool>>,
 }
 
 impl Dashboard {
-    /// A dashboard; with `bearer_token`, the receiver requires `Authorization: Bearer <token>`.
-    pub fn new(bearer_token: Option<String>) -> Self {
+    /// A dashboard; with `auth`, the receiver requires that credential.
+    pub fn new(auth: Option<Auth>) -> Self {
         Dashboard {
             events: broadcast::channel(CHANNEL_CAPACITY).0,
             active: Arc::new(ActiveAlerts::new(ACTIVE_CAPACITY)),
-            bearer_token: bearer_token.map(Arc::from),
+            auth,
             closing: Arc::new(watch::channel(false).0),
         }
     }
@@ -68,17 +69,14 @@ impl Dashboard {
             })
         };
         let receiver = AlertReceiver::builder().sink(sink).build();
-        let webhook = Router::new()
-            .route_service(WEBHOOK_PATH, receiver)
-            .route_layer(middleware::from_fn_with_state(
-                self.bearer_token.clone(),
-                require_bearer,
-            ));
+        let receiver = ServiceBuilder::new()
+            .option_layer(self.auth.clone().map(Auth::layer))
+            .service(receiver);
         Router::new()
             .route("/", get(|| async { Html(PAGE) }))
             .route("/ws", get(websocket))
             .with_state(self.clone())
-            .merge(webhook)
+            .route_service(WEBHOOK_PATH, receiver)
             .fallback(|| async { json(StatusCode::NOT_FOUND, r#"{"detail":"Not Found"}"#) })
     }
 
@@ -90,45 +88,6 @@ impl Dashboard {
 
 fn json(status: StatusCode, body: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// Rejects webhook requests without the right bearer token, when one is configured.
-async fn require_bearer(
-    State(token): State<Option<Arc<str>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match token {
-        Some(token) if !bearer_matches(request.headers(), &token) => {
-            let mut response = json(
-                StatusCode::UNAUTHORIZED,
-                r#"{"detail":"Not authenticated"}"#,
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            response
-        }
-        _ => next.run(request).await,
-    }
-}
-
-/// Whether `Authorization` is `Bearer <token>`, compared in constant time for a given length.
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return false;
-    };
-    let value = value.as_bytes();
-    let (scheme, given) = value.split_at(value.len().min(7));
-    if !scheme.eq_ignore_ascii_case(b"bearer ") || given.len() != token.len() {
-        return false;
-    }
-    given
-        .iter()
-        .zip(token.as_bytes())
-        .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-        == 0
 }
 
 async fn websocket(ws: WebSocketUpgrade, State(dashboard): State<Dashboard>) -> Response {
