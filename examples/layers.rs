@@ -114,7 +114,7 @@ pub fn app(receiver: AlertReceiver, auth: Option<Auth>, limits: &Limits) -> Rout
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    common::init_tracing();
+    let _logs = common::init_tracing();
     let limits = Limits {
         concurrency: 64,
         timeout: Duration::from_secs(5),

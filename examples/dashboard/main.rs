@@ -23,7 +23,7 @@ mod common;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    common::init_tracing();
+    let _logs = common::init_tracing();
     let dashboard = app::Dashboard::new(common::bearer_from_env());
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
     let addr = listener.local_addr()?;
