@@ -29,7 +29,9 @@
 //!
 //! The modules follow the request: [`payload`] (the typed model), [`validation`]
 //! (the 422 answers), [`log`] (the log policy), [`event`] (the emitted JSON),
-//! [`sink`] (where events go), and the service with its [`Builder`].
+//! [`sink`] (where events go), and the service with its [`Builder`]. With the
+//! `redis` feature, `redis` fans events out across replicas through Redis and
+//! deduplicates them there.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -39,6 +41,8 @@ mod delivery;
 pub mod event;
 pub mod log;
 pub mod payload;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod response;
 mod service;
 pub mod sink;

@@ -1,0 +1,464 @@
+//! Replicas fanning out through a real `redis-server` (started per test on a
+//! free loopback port, without persistence, and killed afterwards).
+//!
+//! Each replica is an in-process receiver whose sink is a `RedisSink`, plus a
+//! `RedisSubscriber` feeding its local `BroadcastSink`: a subscription to that
+//! broadcast stands for one WebSocket client of the replica.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alertmanager_webhook::payload::Webhook;
+use alertmanager_webhook::redis::{RedisSink, RedisSubscriber};
+use alertmanager_webhook::sink::BroadcastSink;
+use alertmanager_webhook::{AlertReceiver, Event};
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::Full;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+/// How long any wait may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn fixture(prefix: &str) -> Vec<u8> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let path = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(prefix) && name.ends_with(".json")
+        })
+        .unwrap();
+    std::fs::read(path).unwrap()
+}
+
+/// A notification with one firing alert per fingerprint.
+fn body(fingerprints: &[&str]) -> Vec<u8> {
+    let alerts: Vec<_> = fingerprints
+        .iter()
+        .map(|fp| {
+            serde_json::json!({"status": "firing", "labels": {"alertname": "RedisTest", "severity": "warning"},
+                "annotations": {"summary": fp}, "startsAt": "2026-01-17T12:22:56Z", "fingerprint": fp})
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"groupKey": "g", "status": "firing",
+        "receiver": "redis-test", "alerts": alerts}))
+    .unwrap()
+}
+
+/// The JSON of every event a body yields, once per dedup key.
+fn expected_json(bodies: &[&[u8]]) -> Vec<String> {
+    let mut keys = HashSet::new();
+    let mut out = Vec::new();
+    for body in bodies {
+        let hook = Webhook::from_slice(body).unwrap();
+        for alert in &hook.alerts {
+            let event = Event::new(&hook, alert);
+            if keys.insert(event.dedup_key().to_owned()) {
+                out.push(String::from_utf8(event.json().to_vec()).unwrap());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A `redis-server` child, killed on drop.
+struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts one on a free port; `None` (after printing why) when redis-server
+    /// is not installed, which fails the test under `CI=true`.
+    fn start() -> Option<RedisServer> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "redis-server is required under CI=true (Debian package redis-server)"
+            );
+            eprintln!("SKIPPED: redis-server is not installed (Debian package redis-server)");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = RedisServer { child: None, port };
+        server.spawn();
+        Some(server)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            let exited = self.child.as_mut().unwrap().try_wait().unwrap();
+            assert!(exited.is_none(), "redis-server exited: {exited:?}");
+            assert!(start.elapsed() < DEADLINE, "redis-server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills it and starts a new one on the same port: everything in it is lost.
+    fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// A command through a fresh connection of the test's own.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        cmd.query_async(&mut conn).await.unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Aborts the subscriber task on drop.
+struct Task(JoinHandle<Infallible>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    PubSub,
+    Stream,
+}
+
+#[derive(Clone, Copy)]
+struct Options {
+    mode: Mode,
+    acknowledged: bool,
+    dedup: bool,
+}
+
+struct Replica {
+    receiver: AlertReceiver,
+    sink: RedisSink,
+    client: broadcast::Receiver<Event>,
+    _subscriber: Task,
+}
+
+impl Replica {
+    async fn start(url: &str, name: &str, o: Options) -> Replica {
+        let mut sink = RedisSink::builder(url).timeout(Duration::from_millis(500));
+        let mut subscriber = RedisSubscriber::builder(url);
+        match o.mode {
+            Mode::PubSub => {
+                sink = sink.pubsub("alerts");
+                subscriber = subscriber.pubsub("alerts");
+            }
+            Mode::Stream => {
+                sink = sink.stream("alerts", 1000);
+                subscriber = subscriber.stream("alerts", name);
+            }
+        }
+        if o.dedup {
+            sink = sink.dedup(Duration::from_secs(60));
+        }
+        let sink = sink.build().await.unwrap();
+        let mut receiver = AlertReceiver::builder().sink(sink.clone());
+        if o.acknowledged {
+            receiver = receiver.acknowledged(Duration::from_secs(2));
+        }
+        let (tx, client) = broadcast::channel(1024);
+        let subscriber = subscriber.build().await.unwrap();
+        Replica {
+            receiver: receiver.build(),
+            sink,
+            client,
+            _subscriber: Task(tokio::spawn(subscriber.run(BroadcastSink::new(tx)))),
+        }
+    }
+
+    async fn post(&self, body: &[u8]) -> http::Response<Full<Bytes>> {
+        let request = Request::post("/api/webhooks/alerts")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .unwrap();
+        self.receiver.clone().oneshot(request).await.unwrap()
+    }
+
+    /// The next event its client gets, within the deadline.
+    async fn next(&mut self) -> Event {
+        tokio::time::timeout(DEADLINE, self.client.recv())
+            .await
+            .expect("no event before the deadline")
+            .unwrap()
+    }
+
+    /// Every event until (and without) the one with fingerprint `last`, sorted JSON.
+    async fn until(&mut self, last: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let event = self.next().await;
+            if event.fingerprint() == last {
+                out.sort();
+                return out;
+            }
+            out.push(String::from_utf8(event.json().to_vec()).unwrap());
+        }
+    }
+}
+
+async fn wait_until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut done: impl FnMut() -> F,
+) {
+    let start = Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const BEST_EFFORT: Options = Options {
+    mode: Mode::PubSub,
+    acknowledged: false,
+    dedup: false,
+};
+
+async fn a_to_b(mode: Mode) {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let o = Options {
+        mode,
+        ..BEST_EFFORT
+    };
+    let mut a = Replica::start(&redis.url(), "a", o).await;
+    let mut b = Replica::start(&redis.url(), "b", o).await;
+    let notification = fixture("13-");
+    assert_eq!(a.post(&notification).await.status(), StatusCode::OK);
+    a.post(&body(&["end"])).await;
+    let expected = expected_json(&[&notification]);
+    assert_eq!(expected.len(), 3);
+    assert_eq!(b.until("end").await, expected, "{mode:?}: client of B");
+    assert_eq!(a.until("end").await, expected, "{mode:?}: client of A");
+}
+
+#[tokio::test]
+async fn pubsub_a_body_posted_to_a_reaches_a_client_of_b() {
+    a_to_b(Mode::PubSub).await;
+}
+
+#[tokio::test]
+async fn stream_a_body_posted_to_a_reaches_a_client_of_b() {
+    a_to_b(Mode::Stream).await;
+}
+
+async fn ha_pair(mode: Mode) {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let o = Options {
+        mode,
+        acknowledged: true,
+        dedup: true,
+    };
+    let mut a = Replica::start(&redis.url(), "a", o).await;
+    let mut b = Replica::start(&redis.url(), "b", o).await;
+    // 14 repeats two firing alerts of 13 and resolves a third: 4 distinct events.
+    let (first, second) = (fixture("13-"), fixture("14-"));
+    for body in [&first, &second] {
+        let (to_a, to_b) = tokio::join!(a.post(body), b.post(body));
+        assert_eq!(to_a.status(), 200);
+        assert_eq!(to_b.status(), 200);
+    }
+    // Both answers came after both sinks finished: a duplicate would be published before this.
+    assert_eq!(a.post(&body(&["end"])).await.status(), 200);
+    let expected = expected_json(&[&first, &second]);
+    assert_eq!(expected.len(), 4);
+    assert_eq!(a.until("end").await, expected, "{mode:?}: client of A");
+    assert_eq!(b.until("end").await, expected, "{mode:?}: client of B");
+    assert_eq!(a.sink.duplicates() + b.sink.duplicates(), 12 - 4);
+    let delivered = a.receiver.stats().delivered + b.receiver.stats().delivered;
+    assert_eq!(delivered, 12 + 1, "duplicates count as delivered");
+}
+
+#[tokio::test]
+async fn pubsub_an_ha_pair_yields_exactly_one_event_per_alert() {
+    ha_pair(Mode::PubSub).await;
+}
+
+#[tokio::test]
+async fn stream_an_ha_pair_yields_exactly_one_event_per_alert() {
+    ha_pair(Mode::Stream).await;
+}
+
+async fn outage(mode: Mode) {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let best = Options {
+        mode,
+        ..BEST_EFFORT
+    };
+    let acked = Options {
+        acknowledged: true,
+        ..best
+    };
+    let mut a = Replica::start(&redis.url(), "a", best).await;
+    let mut b = Replica::start(&redis.url(), "b", acked).await;
+    a.post(&body(&["before"])).await;
+    assert_eq!(b.next().await.fingerprint(), "before");
+
+    redis.kill();
+    let response = a.post(&body(&["down-1", "down-2"])).await;
+    assert_eq!(response.status(), 200, "{mode:?}: best effort answers 200");
+    let receiver = &a.receiver;
+    wait_until("both events failed", || async move {
+        receiver.stats().failed == 2
+    })
+    .await;
+    let response = b.post(&body(&["down-3"])).await;
+    assert_eq!(response.status(), 503, "{mode:?}: acknowledged answers 503");
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(b.receiver.stats().failed, 1);
+
+    redis.restart();
+    if let Mode::PubSub = mode {
+        // Events published before the subscribers are back would be missed.
+        let numsub = redis::cmd("PUBSUB").arg("NUMSUB").arg("alerts").clone();
+        let (redis, numsub) = (&redis, &numsub);
+        wait_until("both subscribers are back", || async move {
+            redis.query::<(String, u32)>(numsub).await.1 == 2
+        })
+        .await;
+    }
+    // The acknowledged replica: Alertmanager would retry until 200.
+    let (retry, acked) = (body(&["after-ack"]), &b);
+    wait_until("an acknowledged post is accepted", || async {
+        acked.post(&retry).await.status() == 200
+    })
+    .await;
+    // The best-effort replica: each post gives one more delivered or failed event;
+    // post until one is delivered (the first send after the outage may fail).
+    let start = Instant::now();
+    let last = loop {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no best-effort delivery after the restart"
+        );
+        let before = a.receiver.stats();
+        let last = format!("after-{}", before.delivered + before.failed);
+        a.post(&body(&[&last])).await;
+        let receiver = &a.receiver;
+        wait_until("the event was handled", || async move {
+            let now = receiver.stats();
+            now.delivered + now.failed > before.delivered + before.failed
+        })
+        .await;
+        if a.receiver.stats().delivered > before.delivered {
+            break last;
+        }
+    };
+    // Every client gets both; a send that timed out after Redis took it may add more.
+    for replica in [&mut a, &mut b] {
+        let mut seen = HashSet::new();
+        while !(seen.contains("after-ack") && seen.contains(last.as_str())) {
+            seen.insert(replica.next().await.fingerprint().to_owned());
+        }
+    }
+}
+
+#[tokio::test]
+async fn pubsub_delivery_survives_a_redis_restart() {
+    outage(Mode::PubSub).await;
+}
+
+#[tokio::test]
+async fn stream_delivery_survives_a_redis_restart() {
+    outage(Mode::Stream).await;
+}
+
+#[tokio::test]
+async fn stream_a_restarted_replica_receives_what_it_missed() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let o = Options {
+        mode: Mode::Stream,
+        acknowledged: true,
+        dedup: false,
+    };
+    let a = Replica::start(&redis.url(), "a", o).await;
+    let mut b = Replica::start(&redis.url(), "b", o).await;
+    a.post(&body(&["seen"])).await;
+    assert_eq!(b.next().await.fingerprint(), "seen");
+    // Stop B once it has acknowledged what it saw.
+    let pending = redis::cmd("XPENDING").arg("alerts").arg("b").clone();
+    let (redis, pending) = (&redis, &pending);
+    wait_until("B acknowledged", || async move {
+        let summary: (u64, redis::Value, redis::Value, redis::Value) = redis.query(pending).await;
+        summary.0 == 0
+    })
+    .await;
+    drop(b);
+
+    for fp in ["missed-1", "missed-2"] {
+        assert_eq!(a.post(&body(&[fp])).await.status(), 200);
+    }
+    let mut b = Replica::start(&redis.url(), "b", o).await;
+    assert_eq!(b.next().await.fingerprint(), "missed-1");
+    assert_eq!(b.next().await.fingerprint(), "missed-2");
+    a.post(&body(&["new"])).await;
+    assert_eq!(b.next().await.fingerprint(), "new", "nothing is read twice");
+}
+
+#[tokio::test]
+async fn building_without_redis_fails_instead_of_hanging() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    redis.kill();
+    let sink = RedisSink::builder(redis.url())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .await;
+    assert!(sink.is_err());
+    let subscriber = RedisSubscriber::builder(redis.url())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .await;
+    assert!(subscriber.is_err());
+}
