@@ -14,9 +14,9 @@ mod common;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::response::detail;
 use alertmanager_webhook::sink::BroadcastSink;
-use alertmanager_webhook::AlertReceiver;
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;

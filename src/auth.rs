@@ -19,12 +19,23 @@
 //! # }
 //! ```
 //!
-//! [`Auth::check`] also fits tower-http's `ValidateRequestHeaderLayer::custom`:
+//! [`Auth::check`] and [`Auth::unauthorized`] also fit tower-http's
+//! `ValidateRequestHeaderLayer::custom`:
 //!
-//! ```ignore
-//! ValidateRequestHeaderLayer::custom(move |req: &mut Request<_>| {
-//!     if auth.check(req.headers()) { Ok(()) } else { Err(auth.unauthorized()) }
-//! })
+//! ```
+//! use alertmanager_webhook::{auth::Auth, AlertReceiver};
+//! use tower_http::validate_request::ValidateRequestHeaderLayer;
+//! use http_body_util::Full;
+//! use bytes::Bytes;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let auth = Auth::header(http::HeaderName::from_static("x-api-key"), "k-123").unwrap();
+//! let service = tower::ServiceBuilder::new()
+//!     .layer(ValidateRequestHeaderLayer::custom(move |req: &mut http::Request<Full<Bytes>>| {
+//!         if auth.check(req.headers()) { Ok(()) } else { Err(auth.unauthorized::<Full<Bytes>>()) }
+//!     }))
+//!     .service(AlertReceiver::builder().build());
+//! # }
 //! ```
 
 use std::fmt;
@@ -34,7 +45,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, Response, StatusCode};
 use tower::{Layer, Service};
 

@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod active;
 pub mod auth;
 mod dedup;
 mod delivery;
@@ -52,5 +53,5 @@ pub use dedup::Dedup;
 pub use delivery::{DeliveryWorker, Stats};
 pub use event::Event;
 pub use service::{
-    AlertReceiver, Builder, ResponseFuture, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY,
+    AlertReceiver, Builder, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY, DRAIN_LIMIT, ResponseFuture,
 };

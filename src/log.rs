@@ -112,7 +112,10 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>) {
     }
     if alert.status == Status::Resolved {
         let since = alert.starts_at.utc_seconds();
-        line!(Level::INFO, "[ALERT RESOLVED] {name} ({sev}) - component={component}: resolved after firing since {since}");
+        line!(
+            Level::INFO,
+            "[ALERT RESOLVED] {name} ({sev}) - component={component}: resolved after firing since {since}"
+        );
         return;
     }
     let annotations = &alert.annotations;

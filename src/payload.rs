@@ -240,7 +240,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
 /// use alertmanager_webhook::payload::Status;
 /// assert_eq!(Status::Resolved.as_str(), "resolved");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The alert is active.
@@ -260,6 +260,28 @@ impl Status {
             Status::Firing => "firing",
             Status::Resolved => "resolved",
         }
+    }
+}
+
+/// Only the strings `"firing"` and `"resolved"`: a derived enum impl would also
+/// take serde's externally tagged form `{"firing":null}`, which the contract rejects.
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Status;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"firing\" or \"resolved\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Status, E> {
+                match v {
+                    "firing" => Ok(Status::Firing),
+                    "resolved" => Ok(Status::Resolved),
+                    _ => Err(E::unknown_variant(v, &["firing", "resolved"])),
+                }
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -428,11 +450,7 @@ pub(crate) fn parse_rfc3339(s: &[u8]) -> Option<(i32, i64)> {
                 return None;
             }
             let o = h * 3600 + m * 60;
-            if *sign == b'-' {
-                -o
-            } else {
-                o
-            }
+            if *sign == b'-' { -o } else { o }
         }
         _ => return None,
     };
@@ -882,6 +900,18 @@ mod tests {
         let body = br#"{"groupKey":"g","status":"resolved","status":"firing","receiver":"r","alerts":[],"orgId":1,"x":{"y":[null]}}"#;
         let hook = Webhook::from_slice(body).unwrap();
         assert_eq!(hook.status, Status::Firing);
+    }
+
+    #[test]
+    fn status_is_only_the_two_strings() {
+        let body = |status: &str| {
+            format!(r#"{{"groupKey":"g","status":{status},"receiver":"r","alerts":[]}}"#)
+        };
+        assert!(Webhook::from_slice(body(r#""resolved""#).as_bytes()).is_ok());
+        assert!(Webhook::from_slice(body(r#""fir\u0069ng""#).as_bytes()).is_ok());
+        for bad in [r#"{"firing":null}"#, r#""Firing""#, "0", "null"] {
+            assert!(Webhook::from_slice(body(bad).as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

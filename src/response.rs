@@ -1,7 +1,7 @@
 //! The JSON answers: the 200 summary and `{"detail": ...}` errors.
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 

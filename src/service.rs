@@ -3,27 +3,27 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::{pin, Pin};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 #[cfg(feature = "tokio")]
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
 use tower::Service;
 
 use crate::dedup::{self, Dedup, DedupCache};
-use crate::delivery::{self, Counters, DeliveryWorker, Queue, Stats};
-use crate::log::{self, TARGET};
+use crate::delivery::{Counters, DeliveryWorker, Queue, Stats};
+use crate::log::{self, Escaped, TARGET};
 use crate::payload::Webhook;
-use crate::response::{self, detail, ResponseBody, Summary};
+use crate::response::{self, ResponseBody, Summary, detail};
 use crate::sink::{BoxError, DynSink, Sink};
-use crate::{validation, Event};
+use crate::{Event, validation};
 
 /// Receives Alertmanager webhook notifications.
 ///
@@ -344,10 +344,18 @@ fn check_head(
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    // Slightly too large bodies are drained first (see `DRAIN_LIMIT`).
     declared
-        .is_some_and(|n| n > limit as u64)
+        .is_some_and(|n| n > limit as u64 + DRAIN_LIMIT)
         .then(|| too_large(limit))
 }
+
+/// Once a body is known to be too large, up to this many more bytes are read
+/// and discarded before the 413 goes out. A client that is still sending can
+/// then read the answer; closing a socket with unread data makes the kernel
+/// reset the connection, and the client sees a broken pipe instead of the 413.
+/// Nothing is buffered while draining.
+pub const DRAIN_LIMIT: u64 = 32 << 20;
 
 /// `application/json` or `application/*+json`, with any parameters.
 fn is_json(value: &HeaderValue) -> bool {
@@ -381,9 +389,14 @@ where
     B::Error: Into<BoxError>,
 {
     let mut body = pin!(body);
+    if body.size_hint().lower() > limit as u64 {
+        drain(body).await;
+        return Err(too_large(limit));
+    }
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut len = 0usize;
+    let mut over = false;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| body_error(e.into(), limit))?;
         let Ok(mut data) = frame.into_data() else {
@@ -392,7 +405,8 @@ where
         let n = data.remaining();
         len = len.saturating_add(n);
         if len > limit {
-            return Err(too_large(limit));
+            over = true;
+            break;
         }
         if n == 0 {
             continue;
@@ -409,7 +423,26 @@ where
             }
         }
     }
+    if over {
+        drop((first, rest));
+        drain(body).await;
+        return Err(too_large(limit));
+    }
     Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+/// Reads and discards up to [`DRAIN_LIMIT`] bytes of what is left of a body.
+async fn drain<B: Body>(mut body: Pin<&mut B>) {
+    let mut budget = DRAIN_LIMIT;
+    while budget > 0 {
+        let frame = body.frame().await;
+        // A trailers frame counts as 0 bytes; an error or the end stops the drain.
+        let Some(n) = frame.and_then(|f| Some(f.ok()?.into_data().map_or(0, |d| d.remaining())))
+        else {
+            break;
+        };
+        budget = budget.saturating_sub(n as u64);
+    }
 }
 
 fn body_error(error: BoxError, limit: usize) -> Response<ResponseBody> {
@@ -438,7 +471,7 @@ impl Inner {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
                     duplicates += 1;
-                    tracing::debug!(target: TARGET, fingerprint = %log::Escaped(&alert.fingerprint),
+                    tracing::debug!(target: TARGET, fingerprint = %Escaped(&alert.fingerprint),
                         status = alert.status.as_str(), "duplicate alert suppressed");
                     continue;
                 }
@@ -455,7 +488,7 @@ impl Inner {
             let lost = queue.push(events.into_iter());
             if lost > 0 {
                 Counters::add(&self.counters.dropped, lost);
-                tracing::warn!(target: TARGET, lost, receiver = %log::Escaped(&hook.receiver),
+                tracing::warn!(target: TARGET, lost, receiver = %Escaped(&hook.receiver),
                     "delivery queue full: {lost} event(s) dropped");
             }
         } else if self.sink.is_none() {
@@ -490,7 +523,7 @@ impl Inner {
         let mut done = 0;
         let outcome = tokio::time::timeout(timeout, async {
             for event in events {
-                delivery::send(&**sink, event).await?;
+                crate::delivery::send(&**sink, event).await?;
                 done += 1;
             }
             Ok::<_, crate::sink::SinkError>(())
@@ -514,7 +547,7 @@ impl Inner {
         );
         response
             .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
         Some(response)
     }
 }

@@ -1,0 +1,153 @@
+//! The dashboard's routes: the webhook receiver, the page and the WebSocket.
+//!
+//! Kept apart from `main.rs` so that tests can serve it in-process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alertmanager_webhook::active::ActiveAlerts;
+use alertmanager_webhook::auth::Auth;
+use alertmanager_webhook::sink::sink_fn;
+use alertmanager_webhook::{AlertReceiver, Event};
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::{broadcast, watch};
+use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
+use tower::ServiceBuilder;
+
+/// Where the receiver is mounted.
+pub const WEBHOOK_PATH: &str = "/api/webhooks/alerts";
+/// The page, embedded at compile time: no build step.
+const PAGE: &str = include_str!("index.html");
+/// Most firing alerts remembered for clients that connect late.
+const ACTIVE_CAPACITY: usize = 1000;
+/// Events buffered per WebSocket client before it lags and skips ahead.
+const CHANNEL_CAPACITY: usize = 256;
+/// A send that takes longer than this means the client is stuck: drop it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a ping checks that a quiet client is still there.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// A client that has sent nothing (not even a pong) for this long is gone.
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
+
+/// The dashboard's shared state: the live event channel and the firing alerts.
+#[derive(Clone)]
+pub struct Dashboard {
+    events: broadcast::Sender<Event>,
+    active: Arc<ActiveAlerts>,
+    auth: Option<Auth>,
+    closing: Arc<watch::Sender<bool>>,
+}
+
+impl Dashboard {
+    /// A dashboard; with `auth`, the receiver requires that credential.
+    pub fn new(auth: Option<Auth>) -> Self {
+        Dashboard {
+            events: broadcast::channel(CHANNEL_CAPACITY).0,
+            active: Arc::new(ActiveAlerts::new(ACTIVE_CAPACITY)),
+            auth,
+            closing: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// The routes. Must be called inside a tokio runtime (the receiver spawns its worker).
+    pub fn router(&self) -> Router {
+        // The store is updated before the event is broadcast: a client subscribes before it
+        // reads the snapshot, so it never misses an event (it may see one twice).
+        let sink = {
+            let active = self.active.clone();
+            let events = self.events.clone();
+            sink_fn(move |event: Event| {
+                active.record(&event);
+                // No client connected is not an error.
+                let _ = events.send(event);
+                Ok(())
+            })
+        };
+        let receiver = AlertReceiver::builder().sink(sink).build();
+        let receiver = ServiceBuilder::new()
+            .option_layer(self.auth.clone().map(Auth::layer))
+            .service(receiver);
+        Router::new()
+            .route("/", get(|| async { Html(PAGE) }))
+            .route("/ws", get(websocket))
+            .with_state(self.clone())
+            .route_service(WEBHOOK_PATH, receiver)
+            .fallback(|| async { json(StatusCode::NOT_FOUND, r#"{"detail":"Not Found"}"#) })
+    }
+
+    /// Asks every WebSocket client to close (for a graceful shutdown).
+    pub fn close_clients(&self) {
+        self.closing.send_replace(true);
+    }
+}
+
+fn json(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn websocket(ws: WebSocketUpgrade, State(dashboard): State<Dashboard>) -> Response {
+    // Clients only listen; a large message from one is not welcome.
+    ws.max_message_size(64 * 1024)
+        .on_upgrade(move |socket| client(socket, dashboard))
+}
+
+/// One WebSocket client: the firing alerts first, then every event as it comes.
+async fn client(mut socket: WebSocket, dashboard: Dashboard) {
+    // Subscribe before the snapshot so that nothing falls between the two.
+    let mut events = dashboard.events.subscribe();
+    let mut closing = dashboard.closing.subscribe();
+    for json in dashboard.active.snapshot() {
+        if !send(&mut socket, json).await {
+            return;
+        }
+    }
+    let mut ping = interval(PING_INTERVAL);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    while !*closing.borrow_and_update() {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) => {
+                    if !send(&mut socket, event.json().clone()).await {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "slow WebSocket client skipped events");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => last_heard = Instant::now(),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > IDLE_LIMIT {
+                    tracing::debug!("WebSocket client went quiet; closing");
+                    return;
+                }
+                if !matches!(timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
+                    return;
+                }
+            },
+            _ = closing.changed() => break,
+        }
+    }
+    let _ = timeout(SEND_TIMEOUT, socket.send(Message::Close(None))).await;
+}
+
+/// Sends one event as a text frame; `false` if the client is gone or stuck.
+async fn send(socket: &mut WebSocket, json: bytes::Bytes) -> bool {
+    let Ok(text) = Utf8Bytes::try_from(json) else {
+        return true; // Events are serde_json output, so this does not happen; skip it anyway.
+    };
+    matches!(
+        timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await,
+        Ok(Ok(()))
+    )
+}

@@ -1,0 +1,106 @@
+//! The receiver mounted in warp 0.4 through a small generic filter.
+//!
+//! warp has no tower adapter, so [`tower_service`] turns any
+//! `tower::Service<http::Request<B>>` into a filter: it streams the request
+//! body into the service and calls `oneshot`.
+//!
+//! ```sh
+//! cargo run --example warp -- 127.0.0.1:8000
+//! ```
+
+mod common;
+
+use std::convert::Infallible;
+
+use alertmanager_webhook::AlertReceiver;
+use alertmanager_webhook::response::detail;
+use alertmanager_webhook::sink::sink_fn;
+use bytes::{Buf, Bytes};
+use futures_util::{Stream, TryStreamExt};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, StreamBody};
+use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
+use warp::Filter;
+use warp::filters::path::FullPath;
+
+/// warp's body stream as an `http_body::Body`, frame by frame, without buffering.
+fn streaming_body<S, T>(stream: S) -> UnsyncBoxBody<Bytes, warp::Error>
+where
+    S: Stream<Item = Result<T, warp::Error>> + Send + 'static,
+    T: Buf,
+{
+    StreamBody::new(stream.map_ok(|mut buf| Frame::data(buf.copy_to_bytes(buf.remaining()))))
+        .boxed_unsync()
+}
+
+/// A filter that hands the whole request to `service`.
+fn tower_service<S, B>(
+    service: S,
+) -> impl Filter<Extract = (Response<Bytes>,), Error = warp::Rejection> + Clone
+where
+    S: Service<
+            Request<UnsyncBoxBody<Bytes, warp::Error>>,
+            Response = Response<B>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send,
+    B: http_body::Body + Send,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream().map(streaming_body))
+        .and_then(
+            move |method: Method, path: FullPath, headers: HeaderMap, body| {
+                let service = service.clone();
+                async move {
+                    let mut request = Request::new(body);
+                    *request.method_mut() = method;
+                    *request.headers_mut() = headers;
+                    *request.uri_mut() = path.as_str().parse().map_err(|_| warp::reject())?;
+                    let Ok(response) = service.oneshot(request).await;
+                    let (parts, body) = response.into_parts();
+                    let bytes = body.collect().await.map_err(|_| warp::reject())?.to_bytes();
+                    Ok::<_, warp::Rejection>(Response::from_parts(parts, bytes))
+                }
+            },
+        )
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    common::init_tracing();
+    let receiver = AlertReceiver::builder()
+        .sink(sink_fn(|event| {
+            tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
+            Ok(())
+        }))
+        .build();
+    let receiver = ServiceBuilder::new()
+        .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
+        .service(receiver);
+    let alerts = warp::path!("api" / "webhooks" / "alerts").and(tower_service(receiver));
+    let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
+    let routes = alerts.or(healthz).recover(|_: warp::Rejection| async {
+        Ok::<_, Infallible>(
+            detail(StatusCode::NOT_FOUND, "Not Found")
+                .map(|_| Bytes::from_static(br#"{"detail":"Not Found"}"#)),
+        )
+    });
+
+    let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
+    tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(common::shutdown_signal())
+        .run()
+        .await;
+    Ok(())
+}
