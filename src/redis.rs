@@ -100,19 +100,19 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use redis::streams::{StreamReadOptions, StreamReadReply};
-use redis::{AsyncCommands, Client, RedisError, Script, Value};
+use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError, Script, Value};
 
+use crate::Event;
 use crate::log::TARGET;
 use crate::sink::{BoxError, Sink, SinkError};
-use crate::Event;
 
 /// The default bound on one Redis operation (connecting included).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -179,6 +179,15 @@ async fn connection_manager(
     timeout: Duration,
     response_timeout: Duration,
 ) -> Result<ConnectionManager, SinkError> {
+    // One attempt first, for the actual error: the manager retries for seconds.
+    let once = AsyncConnectionConfig::new()
+        .set_connection_timeout(timeout)
+        .set_response_timeout(timeout);
+    bounded(
+        timeout,
+        client.get_multiplexed_async_connection_with_config(&once),
+    )
+    .await?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(timeout)
         .set_response_timeout(response_timeout)
