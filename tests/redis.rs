@@ -3,7 +3,8 @@
 //!
 //! Each replica is an in-process receiver whose sink is a `RedisSink`, plus a
 //! `RedisSubscriber` feeding its local `BroadcastSink`: a subscription to that
-//! broadcast stands for one WebSocket client of the replica.
+//! broadcast stands for one WebSocket client of the replica. The last tests run
+//! the dashboard example itself with real WebSocket clients.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -18,8 +19,13 @@ use http::{Request, StatusCode};
 use http_body_util::Full;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
 use tower::ServiceExt;
 
+// The example's code that this file does not use (e.g. the non-Redis router) is fine.
+#[allow(dead_code)]
+#[path = "../examples/dashboard/app.rs"]
+mod app;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 use redis_server::RedisServer;
@@ -71,10 +77,10 @@ fn expected_json(bodies: &[&[u8]]) -> Vec<String> {
     out
 }
 
-/// Aborts the subscriber task on drop.
-struct Task(JoinHandle<Infallible>);
+/// Aborts the task on drop.
+struct Task<T>(JoinHandle<T>);
 
-impl Drop for Task {
+impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
@@ -97,7 +103,7 @@ struct Replica {
     receiver: AlertReceiver,
     sink: RedisSink,
     client: broadcast::Receiver<Event>,
-    _subscriber: Task,
+    _subscriber: Task<Infallible>,
 }
 
 impl Replica {
@@ -383,4 +389,151 @@ async fn building_without_redis_fails_instead_of_hanging() {
         .build()
         .await;
     assert!(subscriber.is_err());
+}
+
+/// One replica of the dashboard example, served on a free loopback port.
+struct Dashboard {
+    router: axum::Router,
+    addr: std::net::SocketAddr,
+    sink: RedisSink,
+    _server: Task<std::io::Result<()>>,
+}
+
+impl Dashboard {
+    async fn start(url: &str, group: Option<&str>) -> Dashboard {
+        let dashboard = app::Dashboard::new(None);
+        let (sink, subscriber) = app::redis::connect(url, group).await.unwrap();
+        let router = dashboard.router_through_redis(sink.clone(), subscriber);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let serve = axum::serve(listener, router.clone());
+        Dashboard {
+            router,
+            addr,
+            sink,
+            _server: Task(tokio::spawn(async move { serve.await })),
+        }
+    }
+
+    async fn post(&self, body: &[u8]) -> StatusCode {
+        let request = Request::post(app::WEBHOOK_PATH)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_vec()))
+            .unwrap();
+        self.router.clone().oneshot(request).await.unwrap().status()
+    }
+
+    /// A WebSocket client, once the server forwards events to it: the server reads
+    /// (and so answers a ping) only after it subscribed and sent the firing alerts.
+    async fn client(&self) -> WsClient {
+        use futures_util::SinkExt;
+        let url = format!("ws://{}/ws", self.addr);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws.send(Message::Ping(b"sync"[..].into())).await.unwrap();
+        let mut client = WsClient(ws);
+        assert_eq!(
+            client.frame().await,
+            None,
+            "a fresh dashboard has no firing alert"
+        );
+        client
+    }
+}
+
+struct WsClient(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl WsClient {
+    /// The next text frame, or `None` for the pong to our ping.
+    async fn frame(&mut self) -> Option<String> {
+        use futures_util::StreamExt;
+        loop {
+            let message = tokio::time::timeout(DEADLINE, self.0.next())
+                .await
+                .expect("no frame before the deadline")
+                .unwrap()
+                .unwrap();
+            match message {
+                Message::Text(text) => return Some(text.as_str().to_owned()),
+                Message::Pong(data) if data.as_ref() == b"sync" => return None,
+                Message::Ping(_) | Message::Pong(_) => {}
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Every event until (and without) the one with fingerprint `last`, sorted.
+    async fn until(&mut self, last: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let json = self.frame().await.expect("an event");
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            if value["data"]["fingerprint"] == last {
+                out.sort();
+                return out;
+            }
+            out.push(json);
+        }
+    }
+}
+
+async fn websocket_a_to_b(group: [Option<&str>; 2]) {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let a = Dashboard::start(&redis.url(), group[0]).await;
+    let b = Dashboard::start(&redis.url(), group[1]).await;
+    let mut client_of_b = b.client().await;
+    let notification = fixture("13-");
+    assert_eq!(a.post(&notification).await, 200);
+    assert_eq!(a.post(&body(&["end"])).await, 200);
+    assert_eq!(
+        client_of_b.until("end").await,
+        expected_json(&[&notification])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pubsub_a_body_posted_to_a_reaches_a_websocket_client_of_b() {
+    websocket_a_to_b([None, None]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_stream_a_body_posted_to_a_reaches_a_websocket_client_of_b() {
+    websocket_a_to_b([Some("a"), Some("b")]).await;
+}
+
+async fn websocket_ha_pair(group: [Option<&str>; 2]) {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let a = Dashboard::start(&redis.url(), group[0]).await;
+    let b = Dashboard::start(&redis.url(), group[1]).await;
+    let (mut client_of_a, mut client_of_b) = (a.client().await, b.client().await);
+    let (first, second) = (fixture("13-"), fixture("14-"));
+    for notification in [&first, &second] {
+        let (to_a, to_b) = tokio::join!(a.post(notification), b.post(notification));
+        assert_eq!((to_a, to_b), (StatusCode::OK, StatusCode::OK));
+    }
+    // Queued mode answers first: wait until both sinks handled all 12 alerts (4 distinct).
+    let sinks = (&a.sink, &b.sink);
+    wait_until("every duplicate was suppressed", || async move {
+        sinks.0.duplicates() + sinks.1.duplicates() == 12 - 4
+    })
+    .await;
+    assert_eq!(a.post(&body(&["end"])).await, 200);
+    let expected = expected_json(&[&first, &second]);
+    assert_eq!(client_of_a.until("end").await, expected);
+    assert_eq!(client_of_b.until("end").await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pubsub_an_ha_pair_yields_one_event_per_alert_at_each_websocket_client() {
+    websocket_ha_pair([None, None]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_stream_an_ha_pair_yields_one_event_per_alert_at_each_websocket_client() {
+    websocket_ha_pair([Some("a"), Some("b")]).await;
 }
