@@ -84,8 +84,8 @@
 //! # When Redis is down
 //!
 //! The sink holds one multiplexed connection (`redis::aio::ConnectionManager`),
-//! which reconnects in the background with exponential backoff (1 s, then up to
-//! 2 s between attempts, with jitter). Every send is bounded by the sink's
+//! which reconnects in the background with exponential backoff (from 1 s,
+//! doubling to 2 s between attempts, plus jitter). Every send is bounded by the sink's
 //! [`timeout`](RedisSinkBuilder::timeout) (1 s by default), so a down or
 //! unreachable Redis makes sends fail instead of hang. In the receiver's default
 //! queued mode such events are counted as `failed` and logged, and the answer is
@@ -111,7 +111,7 @@ use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError, Script, Value};
 
 use crate::Event;
-use crate::log::TARGET;
+use crate::log::{Escaped, TARGET};
 use crate::sink::{BoxError, Sink, SinkError};
 
 /// The default bound on one Redis operation (connecting included).
@@ -123,7 +123,7 @@ const BLOCK: Duration = Duration::from_secs(5);
 /// Entries read from a stream at once.
 const BATCH: usize = 128;
 
-/// The stream entry field that holds the event JSON.
+/// The stream entry field that holds the event JSON (spelled out in `XADD_ONCE` too).
 const FIELD: &str = "event";
 
 /// Claims the dedup key and publishes to a channel, atomically.
@@ -428,7 +428,7 @@ impl Sink for RedisSink {
         .await?;
         if !published {
             inner.duplicates.fetch_add(1, Relaxed);
-            tracing::debug!(target: TARGET, fingerprint = event.fingerprint(),
+            tracing::debug!(target: TARGET, fingerprint = %Escaped(event.fingerprint()),
                 "another replica already published this event");
         }
         Ok(())
