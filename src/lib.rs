@@ -30,8 +30,9 @@
 //! The modules follow the request: [`payload`] (the typed model), [`validation`]
 //! (the 422 answers), [`log`] (the log policy), [`event`] (the emitted JSON),
 //! [`sink`] (where events go), and the service with its [`Builder`]. Around it:
-//! [`auth`] (shared secrets), [`metrics`] (feature `metrics`) and `signature`
-//! (feature `signature`: signed webhooks).
+//! [`auth`] (shared secrets), [`metrics`] (feature `metrics`), `signature`
+//! (feature `signature`: signed webhooks) and `redis` (feature `redis`: fan-out
+//! and deduplication across replicas through Redis).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -45,6 +46,8 @@ pub mod event;
 pub mod log;
 pub mod metrics;
 pub mod payload;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod response;
 mod service;
 #[cfg(feature = "signature")]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alertmanager_webhook::active::ActiveAlerts;
 use alertmanager_webhook::auth::Auth;
-use alertmanager_webhook::sink::sink_fn;
+use alertmanager_webhook::sink::{Sink, sink_fn};
 use alertmanager_webhook::{AlertReceiver, Event};
 use axum::Router;
 use axum::extract::State;
@@ -59,21 +59,29 @@ impl Dashboard {
 
     /// The routes. Must be called inside a tokio runtime (the receiver spawns its worker).
     pub fn router(&self) -> Router {
+        self.router_with(self.local_sink())
+    }
+
+    /// Shows events on this dashboard: records the firing alerts, then broadcasts each event
+    /// to the WebSocket clients.
+    pub fn local_sink(&self) -> impl Sink + use<> {
+        // The store is updated before the event is broadcast: a client subscribes before it
+        // reads the snapshot, so it never misses an event (it may see one twice).
+        let active = self.active.clone();
+        let events = self.events.clone();
+        sink_fn(move |event: Event| {
+            active.record(&event);
+            // No client connected is not an error.
+            let _ = events.send(event);
+            Ok(())
+        })
+    }
+
+    /// The routes, with the receiver emitting into `sink` instead of [`local_sink`](Self::local_sink).
+    fn router_with(&self, sink: impl Sink) -> Router {
         // Installed before the receiver is built, so that its metrics get described.
         #[cfg(feature = "metrics")]
         let prometheus = prometheus();
-        // The store is updated before the event is broadcast: a client subscribes before it
-        // reads the snapshot, so it never misses an event (it may see one twice).
-        let sink = {
-            let active = self.active.clone();
-            let events = self.events.clone();
-            sink_fn(move |event: Event| {
-                active.record(&event);
-                // No client connected is not an error.
-                let _ = events.send(event);
-                Ok(())
-            })
-        };
         let receiver = AlertReceiver::builder().sink(sink).build();
         let receiver = ServiceBuilder::new()
             .option_layer(self.auth.clone().map(Auth::layer))
@@ -121,6 +129,59 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
 fn scrape(handle: &PrometheusHandle) -> Response {
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
     ([(header::CONTENT_TYPE, content_type)], handle.render()).into_response()
+}
+
+/// One replica of several behind a load balancer, fanning out through Redis (feature `redis`):
+/// the receiver publishes each event to Redis, deduplicated across replicas (an HA
+/// Alertmanager pair notifies every replica it reaches), and a subscriber feeds every event
+/// in Redis, whichever replica received it, to this dashboard's clients.
+#[cfg(feature = "redis")]
+#[cfg_attr(test, allow(dead_code))] // tests/dashboard.rs includes this file, without Redis.
+pub mod redis {
+    use std::time::Duration;
+
+    use alertmanager_webhook::redis::{RedisSink, RedisSubscriber};
+    use alertmanager_webhook::sink::BoxError;
+    use axum::Router;
+
+    use super::Dashboard;
+
+    /// The pub/sub channel, or the stream, that the replicas share.
+    pub const CHANNEL: &str = "alerts";
+    /// About how many events the stream keeps for replicas that were away.
+    const STREAM_LENGTH: usize = 10_000;
+    /// How long an alert already published is not published again.
+    const DEDUP_TTL: Duration = Duration::from_secs(300);
+
+    /// Connects to the Redis at `url`. With `group` (this replica's name, stable across its
+    /// restarts) events go through a stream, and a restarted replica first receives what it
+    /// missed; without, through pub/sub.
+    pub async fn connect(
+        url: &str,
+        group: Option<&str>,
+    ) -> Result<(RedisSink, RedisSubscriber), BoxError> {
+        let (sink, subscriber) = (RedisSink::builder(url), RedisSubscriber::builder(url));
+        let (sink, subscriber) = match group {
+            Some(group) => (
+                sink.stream(CHANNEL, STREAM_LENGTH),
+                subscriber.stream(CHANNEL, group),
+            ),
+            None => (sink.pubsub(CHANNEL), subscriber.pubsub(CHANNEL)),
+        };
+        Ok((
+            sink.dedup(DEDUP_TTL).build().await?,
+            subscriber.build().await?,
+        ))
+    }
+
+    impl Dashboard {
+        /// The routes, with the receiver publishing to Redis through `sink` and `subscriber`
+        /// (spawned here) feeding this dashboard. Must be called inside a tokio runtime.
+        pub fn router_through_redis(&self, sink: RedisSink, subscriber: RedisSubscriber) -> Router {
+            tokio::spawn(subscriber.run(self.local_sink()));
+            self.router_with(sink)
+        }
+    }
 }
 
 fn json(status: StatusCode, body: &'static str) -> Response {

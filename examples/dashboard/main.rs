@@ -16,6 +16,18 @@
 //!
 //! Listen address: the first argument, else `LISTEN_ADDR`, else `127.0.0.1:8000`. Logs go to
 //! stdout (`RUST_LOG`, default `info`; `NO_COLOR` honoured). Ctrl-C or SIGTERM shut down.
+//!
+//! Several replicas (feature `redis`): with `REDIS_URL` set (e.g. `redis://127.0.0.1:6379/`),
+//! the receiver publishes every event to Redis, deduplicated across replicas, and the page's
+//! clients get every event from Redis, whichever replica received it. Events go through the
+//! pub/sub channel `alerts`; with `REDIS_GROUP` set too (this replica's name, the same across
+//! its restarts), through the stream `alerts` instead, so that a restarted replica first
+//! receives what it missed.
+//!
+//! ```text
+//! cargo run --features redis --example dashboard -- 127.0.0.1:8001   # with REDIS_URL set
+//! cargo run --features redis --example dashboard -- 127.0.0.1:8002   # the same Redis
+//! ```
 
 mod app;
 #[path = "../common/mod.rs"]
@@ -25,10 +37,10 @@ mod common;
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
     let dashboard = app::Dashboard::new(common::bearer_from_env());
+    let router = router(&dashboard).await;
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, path = app::WEBHOOK_PATH, "receiver listening; dashboard on http://{addr}/");
-    let router = dashboard.router();
     // Without scrapes, histogram samples pile up until the next upkeep.
     #[cfg(feature = "metrics")]
     if let Some(handle) = app::prometheus() {
@@ -46,4 +58,41 @@ async fn main() -> std::io::Result<()> {
             dashboard.close_clients();
         })
         .await
+}
+
+/// The dashboard's routes: through Redis when `REDIS_URL` is set. Exits if Redis is unreachable.
+#[cfg(feature = "redis")]
+async fn router(dashboard: &app::Dashboard) -> axum::Router {
+    let Some(url) = env("REDIS_URL") else {
+        return dashboard.router();
+    };
+    let group = env("REDIS_GROUP");
+    match app::redis::connect(&url, group.as_deref()).await {
+        Ok((sink, subscriber)) => {
+            tracing::info!(
+                channel = app::redis::CHANNEL,
+                group,
+                "publishing to and subscribed to Redis"
+            );
+            dashboard.router_through_redis(sink, subscriber)
+        }
+        Err(e) => {
+            eprintln!("REDIS_URL: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+async fn router(dashboard: &app::Dashboard) -> axum::Router {
+    if env("REDIS_URL").is_some() {
+        eprintln!("REDIS_URL is set: build the example with `--features redis`");
+        std::process::exit(2)
+    }
+    dashboard.router()
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
