@@ -507,6 +507,7 @@ async fn every_bad_input_gets_its_4xx_and_loc_and_the_service_keeps_answering() 
     let mut names = std::collections::HashSet::new();
     let truncations = truncations();
     assert!(truncations.len() > 100, "only {} cuts", truncations.len());
+    eprintln!("{} cases and {} cuts", cases.len(), truncations.len());
     let mut failures = Vec::new();
     for c in cases.iter().chain(&truncations) {
         assert!(names.insert(&c.name), "two cases named {}", c.name);

@@ -19,7 +19,9 @@ use http_body_util::{BodyExt, StreamBody};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
-const METHODS: [&str; 8] = ["POST", "PUT", "GET", "HEAD", "DELETE", "PATCH", "OPTIONS", "X-Y"];
+const METHODS: [&str; 8] = [
+    "POST", "PUT", "GET", "HEAD", "DELETE", "PATCH", "OPTIONS", "X-Y",
+];
 
 /// Content types, and whether the contract accepts each (`None`: header absent).
 const TYPES: [(Option<&[u8]>, bool); 16] = [
@@ -68,9 +70,15 @@ fuzz_target!(|data: &[u8]| {
     let (content_type, json_type) = TYPES[usize::from((pick >> 3) & 15)];
     let small = pick >> 7 == 1;
     let receiver = &receivers()[usize::from(small)];
-    let limit = if small { SMALL_LIMIT } else { DEFAULT_BODY_LIMIT };
+    let limit = if small {
+        SMALL_LIMIT
+    } else {
+        DEFAULT_BODY_LIMIT
+    };
 
-    let mut request = Request::builder().method(method).uri("/api/webhooks/alerts");
+    let mut request = Request::builder()
+        .method(method)
+        .uri("/api/webhooks/alerts");
     if let Some(value) = content_type {
         request = request.header(CONTENT_TYPE, HeaderValue::from_bytes(value).expect("valid"));
     }
