@@ -48,7 +48,7 @@ pub struct Event {
 }
 
 /// The severities the contract knows; anything else is reported as `info`.
-const SEVERITIES: [&str; 4] = ["info", "warning", "high", "critical"];
+pub(crate) const SEVERITIES: [&str; 4] = ["info", "warning", "high", "critical"];
 
 /// The event's `severity`: the label lower-cased, or `info` if it is not a known one.
 ///

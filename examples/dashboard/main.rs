@@ -12,73 +12,38 @@
 //!   `infrastructure_alert` event, one JSON text frame each.
 //! - `POST /api/webhooks/alerts`: the receiver. With `WEBHOOK_BEARER_TOKEN` set (non-empty) it
 //!   requires `Authorization: Bearer <token>`; the page and the WebSocket stay open.
+//! - `GET /metrics`: the receiver's Prometheus metrics, when built with `--features metrics`.
 //!
 //! Listen address: the first argument, else `LISTEN_ADDR`, else `127.0.0.1:8000`. Logs go to
 //! stdout (`RUST_LOG`, default `info`; `NO_COLOR` honoured). Ctrl-C or SIGTERM shut down.
 
 mod app;
-
-use tracing_subscriber::EnvFilter;
+#[path = "../common/mod.rs"]
+mod common;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(!no_color)
-        .with_writer(std::io::stdout)
-        .init();
-
-    let address = std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("LISTEN_ADDR").ok())
-        .unwrap_or_else(|| "127.0.0.1:8000".to_owned());
-    let token = std::env::var("WEBHOOK_BEARER_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty());
-    let dashboard = app::Dashboard::new(token);
-    let listener = tokio::net::TcpListener::bind(&address).await?;
-    let local = listener.local_addr()?;
-    tracing::info!(
-        "dashboard on http://{local}/ , receiver at http://{local}{}",
-        app::WEBHOOK_PATH
-    );
+    common::init_tracing();
+    let dashboard = app::Dashboard::new(common::bearer_from_env());
+    let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, path = app::WEBHOOK_PATH, "receiver listening; dashboard on http://{addr}/");
     let router = dashboard.router();
+    // Without scrapes, histogram samples pile up until the next upkeep.
+    #[cfg(feature = "metrics")]
+    if let Some(handle) = app::prometheus() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
+            common::shutdown_signal().await;
             dashboard.close_clients();
         })
         .await
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
