@@ -3,6 +3,11 @@
 //! ```sh
 //! cargo run --example axum -- 127.0.0.1:8000
 //! ```
+//!
+//! `axum::serve` has no header-read timeout, so the router runs on the
+//! examples' hyper loop (`common::serve`), which bounds how long a client may
+//! take to send its head and its body (`HEADER_READ_TIMEOUT_SECS`,
+//! `BODY_READ_TIMEOUT_SECS`).
 
 mod common;
 
@@ -33,7 +38,6 @@ async fn main() -> std::io::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(common::shutdown_signal())
-        .await
+    let timeouts = common::Timeouts::from_env();
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await
 }

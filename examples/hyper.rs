@@ -8,20 +8,17 @@
 //! ```
 //!
 //! Events go to a broadcast channel and are logged at DEBUG (`RUST_LOG=debug`).
+//! A client has `HEADER_READ_TIMEOUT_SECS` (default 10) to send each request
+//! head and `BODY_READ_TIMEOUT_SECS` (default 10) to send the whole body.
 
 mod common;
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::response::detail;
 use alertmanager_webhook::sink::BroadcastSink;
 use http::{Request, StatusCode};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tower::{ServiceBuilder, ServiceExt};
@@ -51,7 +48,7 @@ async fn main() -> std::io::Result<()> {
                 .build(),
         );
 
-    let app = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let app = tower::service_fn(move |request: Request<_>| {
         let receiver = receiver.clone();
         async move {
             if request.uri().path() == common::PATH {
@@ -64,29 +61,7 @@ async fn main() -> std::io::Result<()> {
 
     let listener = TcpListener::bind(common::listen_addr()).await?;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(common::shutdown_signal());
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .serve_connection(TokioIo::new(stream), app.clone());
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(error) = conn.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    tokio::select! {
-        () = graceful.shutdown() => {},
-        () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s"),
-    }
-    Ok(())
+    // The server loop, with the header and body read timeouts, is in `common::serve`.
+    let timeouts = common::Timeouts::from_env();
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await
 }
