@@ -15,9 +15,9 @@ mod common;
 
 use std::convert::Infallible;
 
-use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::response::detail;
-use alertmanager_webhook::sink::BroadcastSink;
+use alertmanager_webhook::sink::{BroadcastSink, Sink, SinkError};
+use alertmanager_webhook::{AlertReceiver, Event};
 use http::{Request, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -26,27 +26,34 @@ use tower::{ServiceBuilder, ServiceExt};
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
-    let (tx, mut rx) = broadcast::channel::<alertmanager_webhook::Event>(1024);
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(event) => {
-                    tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event")
+    let (tx, mut rx) = broadcast::channel::<Event>(1024);
+    // Each event wakes the logger task: run it only when its DEBUG lines are wanted.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) => {
+                        tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event")
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::debug!(skipped = n, "event logger lagged")
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
                 }
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!(skipped = n, "event logger lagged")
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
             }
-        }
-    });
+        });
+    }
+    let builder = AlertReceiver::builder();
+    let receiver = if std::env::var("EXAMPLE_SINK").as_deref() == Ok("stalled") {
+        // For benches/soak.sh: a sink that never completes, to show that the queue stays bounded.
+        builder.sink(Stalled).build()
+    } else {
+        builder.sink(BroadcastSink::new(tx)).build()
+    };
+    let stats = receiver.clone();
     let receiver = ServiceBuilder::new()
         .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
-        .service(
-            AlertReceiver::builder()
-                .sink(BroadcastSink::new(tx))
-                .build(),
-        );
+        .service(receiver);
 
     let app = tower::service_fn(move |request: Request<_>| {
         let receiver = receiver.clone();
@@ -63,5 +70,24 @@ async fn main() -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
     // The server loop, with the header and body read timeouts, is in `common::serve`.
     let timeouts = common::Timeouts::from_env();
-    common::serve(listener, app, timeouts, common::shutdown_signal()).await
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await?;
+    let s = stats.stats();
+    tracing::info!(
+        delivered = s.delivered,
+        dropped = s.dropped,
+        queued = s.queued,
+        failed = s.failed,
+        duplicates = s.duplicates,
+        "receiver stats at shutdown"
+    );
+    Ok(())
+}
+
+/// A sink that never completes a delivery.
+struct Stalled;
+
+impl Sink for Stalled {
+    async fn send(&self, _: Event) -> Result<(), SinkError> {
+        std::future::pending().await
+    }
 }
