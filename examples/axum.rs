@@ -13,24 +13,14 @@ mod common;
 
 use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::response::detail;
-use alertmanager_webhook::sink::sink_fn;
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use tower::ServiceBuilder;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
-    let receiver = AlertReceiver::builder()
-        .sink(sink_fn(|event| {
-            tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
-            Ok(())
-        }))
-        .build();
-    let receiver = ServiceBuilder::new()
-        .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
-        .service(receiver);
+    let receiver = common::guarded(AlertReceiver::builder().sink(common::debug_sink()).build());
     let app = Router::new()
         .route_service(common::PATH, receiver)
         .route("/healthz", get(|| async { "ok" }))

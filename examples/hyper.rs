@@ -21,7 +21,7 @@ use alertmanager_webhook::{AlertReceiver, Event};
 use http::{Request, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::ServiceExt;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -51,9 +51,7 @@ async fn main() -> std::io::Result<()> {
         builder.sink(BroadcastSink::new(tx)).build()
     };
     let stats = receiver.clone();
-    let receiver = ServiceBuilder::new()
-        .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
-        .service(receiver);
+    let receiver = common::guarded(receiver);
 
     let app = tower::service_fn(move |request: Request<_>| {
         let receiver = receiver.clone();

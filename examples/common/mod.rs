@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use alertmanager_webhook::auth::Auth;
+use alertmanager_webhook::auth::{Auth, RequireAuth};
+use alertmanager_webhook::sink::{Sink, sink_fn};
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -16,6 +17,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower::util::Either;
 use tower::{BoxError, Service, ServiceExt};
 
 /// Where the receiver is mounted.
@@ -51,6 +54,21 @@ pub fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
         .with_writer(writer)
         .init();
     guard
+}
+
+/// A sink that logs each event's JSON at DEBUG (`RUST_LOG=debug`).
+pub fn debug_sink() -> impl Sink {
+    sink_fn(|event| {
+        tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
+        Ok(())
+    })
+}
+
+/// `service` behind the `WEBHOOK_BEARER_TOKEN` check when that variable is set.
+pub fn guarded<S>(service: S) -> Either<RequireAuth<S>, S> {
+    ServiceBuilder::new()
+        .option_layer(bearer_from_env().map(Auth::layer))
+        .service(service)
 }
 
 /// `WEBHOOK_BEARER_TOKEN`, if set, as the credential every request must carry.
