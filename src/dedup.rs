@@ -86,9 +86,19 @@ pub(crate) fn write_key(out: &mut Vec<u8>, alert: &Alert<'_>) {
     }
 }
 
+/// The length of an alert's dedup key.
+pub(crate) fn key_len(alert: &Alert<'_>) -> usize {
+    let ends = alert.ends_at.as_ref().map_or(0, |t| t.as_str().len());
+    alert.fingerprint.len()
+        + alert.status.as_str().len()
+        + alert.starts_at.as_str().len()
+        + ends
+        + 3
+}
+
 /// The dedup key of an alert.
 pub(crate) fn key(alert: &Alert<'_>) -> Box<str> {
-    let mut out = Vec::with_capacity(alert.fingerprint.len() + 72);
+    let mut out = Vec::with_capacity(key_len(alert));
     write_key(&mut out, alert);
     String::from_utf8(out).unwrap_or_default().into_boxed_str()
 }

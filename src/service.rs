@@ -18,11 +18,12 @@ use http_body_util::BodyExt;
 use tower::Service;
 
 use crate::dedup::{self, Dedup, DedupCache};
-use crate::delivery::{self, Counters, DeliveryWorker, Queue, Stats};
+use crate::delivery::{self, Counters, DeliveryWorker, Queue, SinkObject, Stats};
+use crate::event::{EventWriter, Fields};
 use crate::log::{self, Escaped, TARGET};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
-use crate::sink::{BoxError, DynSink, Sink};
+use crate::sink::{BoxError, Sink};
 use crate::{Event, validation};
 
 /// Receives Alertmanager webhook notifications.
@@ -54,7 +55,7 @@ pub struct AlertReceiver {
 
 struct Inner {
     body_limit: usize,
-    sink: Option<Arc<dyn DynSink>>,
+    sink: Option<Arc<dyn SinkObject>>,
     /// `Some` when events go through the queue; `None` in acknowledged mode or without a sink.
     queue: Option<Arc<Queue>>,
     #[cfg(feature = "tokio")]
@@ -96,7 +97,7 @@ impl fmt::Debug for AlertReceiver {
 #[must_use]
 pub struct Builder {
     body_limit: usize,
-    sink: Option<Arc<dyn DynSink>>,
+    sink: Option<Arc<dyn SinkObject>>,
     queue_capacity: usize,
     #[cfg(feature = "tokio")]
     ack_timeout: Option<Duration>,
@@ -431,6 +432,8 @@ impl Inner {
         } else {
             0
         });
+        // The hook came from `validation::parse`.
+        let writer = self.sink.as_ref().map(|_| EventWriter::new(hook, true));
         let mut claimed = Vec::new();
         let mut duplicates = 0;
         for alert in &hook.alerts {
@@ -444,9 +447,10 @@ impl Inner {
                 }
                 claimed.push(key);
             }
-            log::alert(hook, alert);
-            if self.sink.is_some() {
-                events.push(Event::new(hook, alert));
+            let fields = Fields::of(alert);
+            log::alert(hook, alert, &fields);
+            if let Some(writer) = &writer {
+                events.push(writer.event(alert, &fields));
             }
         }
         Counters::add(&self.counters.duplicates, duplicates);
@@ -488,14 +492,8 @@ impl Inner {
         };
         let total = events.len();
         let mut done = 0;
-        let outcome = tokio::time::timeout(timeout, async {
-            for event in events {
-                delivery::send(&**sink, event).await?;
-                done += 1;
-            }
-            Ok::<_, crate::sink::SinkError>(())
-        })
-        .await;
+        let outcome =
+            tokio::time::timeout(timeout, delivery::send_all(&**sink, events, &mut done)).await;
         Counters::add(&self.counters.delivered, done);
         let error = match outcome {
             Ok(Ok(())) => return None,
