@@ -28,7 +28,7 @@ use tower::{ServiceBuilder, ServiceExt};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    common::init_tracing();
+    let _logs = common::init_tracing();
     let (tx, mut rx) = broadcast::channel::<alertmanager_webhook::Event>(1024);
     tokio::spawn(async move {
         loop {

@@ -76,7 +76,7 @@ where
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    common::init_tracing();
+    let _logs = common::init_tracing();
     let receiver = AlertReceiver::builder()
         .sink(sink_fn(|event| {
             tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");

@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
-use crate::payload::Status;
 use crate::Event;
+use crate::payload::Status;
 
 /// The latest event JSON of each firing alert, keyed by fingerprint, in arrival order.
 ///

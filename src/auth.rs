@@ -19,17 +19,27 @@
 //! # }
 //! ```
 //!
-//! [`Auth::check`] also fits tower-http's `ValidateRequestHeaderLayer::custom`:
+//! [`Auth::check`] and [`Auth::unauthorized`] also fit tower-http's
+//! `ValidateRequestHeaderLayer::custom`:
 //!
-//! ```ignore
-//! ValidateRequestHeaderLayer::custom(move |req: &mut Request<_>| {
-//!     if auth.check(req.headers()) { Ok(()) } else { Err(auth.unauthorized()) }
-//! })
+//! ```
+//! use alertmanager_webhook::{auth::Auth, AlertReceiver};
+//! use tower_http::validate_request::ValidateRequestHeaderLayer;
+//! use http_body_util::Full;
+//! use bytes::Bytes;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let auth = Auth::header(http::HeaderName::from_static("x-api-key"), "k-123").unwrap();
+//! let service = tower::ServiceBuilder::new()
+//!     .layer(ValidateRequestHeaderLayer::custom(move |req: &mut http::Request<Full<Bytes>>| {
+//!         if auth.check(req.headers()) { Ok(()) } else { Err(auth.unauthorized::<Full<Bytes>>()) }
+//!     }))
+//!     .service(AlertReceiver::builder().build());
+//! # }
 //! ```
 
 use std::fmt;
 use std::future::Future;
-use std::hint::black_box;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -38,7 +48,9 @@ use http::header::{AUTHORIZATION, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, Response, StatusCode};
 use tower::{Layer, Service};
 
+use crate::codec::{base64, constant_time_eq};
 use crate::log::TARGET;
+use crate::metrics::{self, Timer};
 use crate::response::{detail_json, json};
 
 /// A credential the request must carry.
@@ -183,39 +195,6 @@ impl Auth {
     }
 }
 
-/// Compares two secrets without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0u8, |acc, (x, y)| acc | black_box(x ^ y));
-    black_box(diff) == 0
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Wraps a service with [`Auth`]; made by [`Auth::layer`].
 #[derive(Clone, Debug)]
 pub struct AuthLayer(Auth);
@@ -267,6 +246,8 @@ where
             };
         }
         tracing::warn!(target: TARGET, "request refused: missing or wrong credentials");
+        metrics::auth_failure();
+        Timer::start().finish(StatusCode::UNAUTHORIZED);
         AuthFuture {
             inner: None,
             refused: Some(self.auth.unauthorized()),
@@ -304,22 +285,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-            ("amuser:s3cret", "YW11c2VyOnMzY3JldA=="),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
-    }
 
     fn headers(name: &str, value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

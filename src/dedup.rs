@@ -142,6 +142,7 @@ impl DedupCache {
     }
 
     /// Forgets a key claimed by a delivery that then failed, so a retry counts as new.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn release(&self, key: &str) {
         self.lock().seen.remove(key);
     }

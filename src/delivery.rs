@@ -11,6 +11,7 @@ use std::task::{Poll, Waker};
 
 use crate::Event;
 use crate::log::TARGET;
+use crate::metrics;
 use crate::sink::{DynSink, Sink, SinkError, SinkFuture};
 
 /// Counters shared by the receiver and its worker.
@@ -46,9 +47,26 @@ pub struct Stats {
     pub queued: usize,
 }
 
+/// Each bumps its counter and the matching [`metrics`](crate::metrics) counter.
 impl Counters {
-    pub(crate) fn add(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Relaxed);
+    pub(crate) fn delivered(&self, n: usize) {
+        self.delivered.fetch_add(n as u64, Relaxed);
+        metrics::delivered(n);
+    }
+
+    pub(crate) fn dropped(&self, n: usize) {
+        self.dropped.fetch_add(n as u64, Relaxed);
+        metrics::dropped(n);
+    }
+
+    pub(crate) fn failed(&self, n: usize) {
+        self.failed.fetch_add(n as u64, Relaxed);
+        metrics::failed(n);
+    }
+
+    pub(crate) fn duplicates(&self, n: usize) {
+        self.duplicates.fetch_add(n as u64, Relaxed);
+        metrics::duplicates(n);
     }
 }
 
@@ -86,7 +104,9 @@ impl Queue {
         let total = events.len();
         let mut state = self.lock();
         let room = self.capacity.saturating_sub(state.events.len());
+        let before = state.events.len();
         state.events.extend(events.take(room));
+        metrics::queued((state.events.len() - before) as isize);
         let waker = state.waker.take();
         drop(state);
         if let Some(w) = waker {
@@ -114,6 +134,7 @@ impl Queue {
         poll_fn(|cx| {
             let mut state = self.lock();
             if let Some(event) = state.events.pop_front() {
+                metrics::queued(-1);
                 return Poll::Ready(Some(event));
             }
             if state.closed {
@@ -123,6 +144,13 @@ impl Queue {
             Poll::Pending
         })
         .await
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // Events never delivered leave the gauge with the queue.
+        metrics::queued(-(self.lock().events.len() as isize));
     }
 }
 
@@ -219,9 +247,9 @@ impl DeliveryWorker {
     pub async fn run(self) {
         while let Some(event) = self.queue.next().await {
             match send(&*self.sink, event).await {
-                Ok(()) => Counters::add(&self.counters.delivered, 1),
+                Ok(()) => self.counters.delivered(1),
                 Err(error) => {
-                    Counters::add(&self.counters.failed, 1);
+                    self.counters.failed(1);
                     tracing::warn!(target: TARGET, %error, "sink failed to take an event; it is lost");
                 }
             }

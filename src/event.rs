@@ -107,7 +107,7 @@ impl<'s> Fields<'s> {
 }
 
 /// The severities the contract knows; anything else is reported as `info`.
-const SEVERITIES: [&str; 4] = ["info", "warning", "high", "critical"];
+pub(crate) const SEVERITIES: [&str; 4] = ["info", "warning", "high", "critical"];
 
 /// The event's `severity`: the label lower-cased, or `info` if it is not a known one.
 ///
@@ -138,6 +138,60 @@ impl Event {
     /// ```
     pub fn new(hook: &Webhook<'_>, alert: &Alert<'_>) -> Event {
         EventWriter::new(hook, false).event(alert, &Fields::of(alert))
+    }
+
+    /// Rebuilds an event from its JSON, as another process wrote it (for
+    /// example a [`RedisSubscriber`](crate::redis::RedisSubscriber) reading
+    /// what a replica published). The bytes are kept as they are.
+    ///
+    /// The JSON carries no `endsAt`, so the [`dedup_key`](Event::dedup_key)
+    /// of a rebuilt event has an empty `endsAt` part; it equals the sender's
+    /// key whenever the alert had no end.
+    ///
+    /// ```
+    /// use alertmanager_webhook::{payload::Status, Event};
+    /// let json = r#"{"type":"infrastructure_alert","data":{"alertname":"GpuHot","status":"resolved","severity":"warning","component":"gpu","summary":"","description":"","started_at":"2026-01-17T12:22:56Z","fingerprint":"f1","receiver":"hsi"}}"#;
+    /// let event = Event::from_json(json).unwrap();
+    /// assert_eq!(event.json(), json);
+    /// assert_eq!(event.status(), Status::Resolved);
+    /// assert_eq!(event.dedup_key(), "f1\0resolved\02026-01-17T12:22:56Z\0");
+    /// assert!(Event::from_json(r#"{"type":"ping","data":{}}"#).is_err());
+    /// ```
+    pub fn from_json(json: impl Into<Bytes>) -> Result<Event, serde_json::Error> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: Cow<'a, str>,
+            #[serde(borrow)]
+            data: Data<'a>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Data<'a> {
+            status: Status,
+            #[serde(borrow)]
+            fingerprint: Cow<'a, str>,
+            #[serde(borrow)]
+            started_at: Cow<'a, str>,
+        }
+        let json = json.into();
+        let Envelope { kind, data } = serde_json::from_slice(&json)?;
+        if kind != "infrastructure_alert" {
+            return Err(serde::de::Error::custom(
+                "not an infrastructure_alert event",
+            ));
+        }
+        let mut key = Vec::with_capacity(data.fingerprint.len() + data.started_at.len() + 12);
+        for part in [&*data.fingerprint, data.status.as_str(), &*data.started_at] {
+            key.extend_from_slice(part.as_bytes());
+            key.push(0);
+        }
+        let (fingerprint_len, status) = (data.fingerprint.len(), data.status);
+        Ok(Event {
+            json,
+            key: Bytes::from(key),
+            fingerprint_len,
+            status,
+        })
     }
 
     /// The event's JSON, exactly as sent to clients.
@@ -484,6 +538,31 @@ mod tests {
         assert_eq!(fields.alertname.map(Str::as_str), Some("B"));
         let event = EventWriter::new(&hook, true).event(alert, &fields);
         assert_eq!(event.json()[..], serde_reference(&hook, alert)[..]);
+    }
+
+    #[test]
+    fn from_json_rebuilds_every_fixture_event() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut rebuilt = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let body = std::fs::read(&path).unwrap();
+            let Ok(hook) = Webhook::from_slice(&body) else {
+                continue;
+            };
+            for alert in &hook.alerts {
+                let event = Event::new(&hook, alert);
+                let copy = Event::from_json(event.json().clone()).unwrap();
+                assert_eq!(copy.json(), event.json());
+                assert_eq!(copy.json().as_ptr(), event.json().as_ptr());
+                assert_eq!(copy.fingerprint(), event.fingerprint());
+                assert_eq!(copy.status(), event.status());
+                let without_end = event.dedup_key().rsplit_once('\0').unwrap().0;
+                assert_eq!(copy.dedup_key(), format!("{without_end}\0"));
+                rebuilt += 1;
+            }
+        }
+        assert!(rebuilt >= 15, "{rebuilt}");
     }
 
     #[test]

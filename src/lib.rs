@@ -29,19 +29,29 @@
 //!
 //! The modules follow the request: [`payload`] (the typed model), [`validation`]
 //! (the 422 answers), [`log`] (the log policy), [`event`] (the emitted JSON),
-//! [`sink`] (where events go), and the service with its [`Builder`].
+//! [`sink`] (where events go), and the service with its [`Builder`]. Around it:
+//! [`auth`] (shared secrets), [`metrics`] (feature `metrics`), `signature`
+//! (feature `signature`: signed webhooks) and `redis` (feature `redis`: fan-out
+//! and deduplication across replicas through Redis).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod active;
 pub mod auth;
+mod body;
+mod codec;
 mod dedup;
 mod delivery;
 pub mod event;
 pub mod log;
+pub mod metrics;
 pub mod payload;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod response;
 mod service;
+#[cfg(feature = "signature")]
+pub mod signature;
 pub mod sink;
 pub mod validation;
 
@@ -49,5 +59,5 @@ pub use dedup::Dedup;
 pub use delivery::{DeliveryWorker, Stats};
 pub use event::Event;
 pub use service::{
-    AlertReceiver, Builder, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY, ResponseFuture,
+    AlertReceiver, Builder, DEFAULT_BODY_LIMIT, DEFAULT_QUEUE_CAPACITY, DRAIN_LIMIT, ResponseFuture,
 };

@@ -4,27 +4,27 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 #[cfg(feature = "tokio")]
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::BodyExt;
 use tower::Service;
 
+use crate::body;
 use crate::dedup::{self, Dedup, DedupCache};
 use crate::delivery::{self, Counters, DeliveryWorker, Queue, SinkObject, Stats};
 use crate::event::{EventWriter, Fields};
 use crate::log::{self, Escaped, TARGET};
+use crate::metrics::{self, Timer};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
 use crate::sink::{BoxError, Sink};
-use crate::{Event, validation};
+use crate::{Event, event, validation};
 
 /// Receives Alertmanager webhook notifications.
 ///
@@ -255,6 +255,7 @@ impl Builder {
         let queued = self.ack_timeout.is_none();
         #[cfg(not(feature = "tokio"))]
         let queued = true;
+        metrics::describe();
         let counters = Arc::new(Counters::default());
         let queue = match &self.sink {
             Some(_) if queued => Some(Arc::new(Queue::new(self.queue_capacity))),
@@ -299,24 +300,27 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> ResponseFuture {
-        match check_head(request.method(), request.headers(), self.inner.body_limit) {
-            Some(refusal) => ResponseFuture(State::Ready(Some(refusal))),
+        let timer = Timer::start();
+        let state = match check_head(request.method(), request.headers(), self.inner.body_limit) {
+            Some(refusal) => State::Ready(Some(refusal)),
             None => {
                 let inner = self.inner.clone();
-                ResponseFuture(State::Running(Box::pin(async move {
-                    let body = match read_body(request.into_body(), inner.body_limit).await {
+                State::Running(Box::pin(async move {
+                    let body = match body::read(request.into_body(), inner.body_limit).await {
                         Ok(body) => body,
                         Err(response) => return response,
                     };
                     match validation::parse(&body) {
                         Ok(hook) => inner.process(&hook).await,
                         Err(errors) => {
+                            metrics::validation_failure();
                             response::json(StatusCode::UNPROCESSABLE_ENTITY, errors.to_json())
                         }
                     }
-                })))
+                }))
             }
-        }
+        };
+        ResponseFuture { state, timer }
     }
 }
 
@@ -342,13 +346,15 @@ fn check_head(
             ));
         }
     }
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    declared
-        .is_some_and(|n| n > limit as u64)
-        .then(|| too_large(limit))
+    body::declared_too_large(headers, limit).then(|| body::too_large(limit))
 }
+
+/// Once a body is known to be too large, up to this many more bytes are read
+/// and discarded before the 413 goes out. A client that is still sending can
+/// then read the answer; closing a socket with unread data makes the kernel
+/// reset the connection, and the client sees a broken pipe instead of the 413.
+/// Nothing is buffered while draining.
+pub const DRAIN_LIMIT: u64 = 32 << 20;
 
 /// `application/json` or `application/*+json`, with any parameters.
 fn is_json(value: &HeaderValue) -> bool {
@@ -363,62 +369,6 @@ fn is_json(value: &HeaderValue) -> bool {
     kind.eq_ignore_ascii_case("application")
         && (sub.eq_ignore_ascii_case(b"json")
             || (sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case(b"+json")))
-}
-
-fn too_large(limit: usize) -> Response<ResponseBody> {
-    let mut text = b"Request body too large: the limit is ".to_vec();
-    response::push_u64(&mut text, limit as u64);
-    text.extend_from_slice(b" bytes");
-    detail(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        std::str::from_utf8(&text).unwrap_or("Request body too large"),
-    )
-}
-
-/// Reads the body, never buffering more than `limit` bytes.
-async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Response<ResponseBody>>
-where
-    B: Body,
-    B::Error: Into<BoxError>,
-{
-    let mut body = pin!(body);
-    let mut first: Option<Bytes> = None;
-    let mut rest = BytesMut::new();
-    let mut len = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| body_error(e.into(), limit))?;
-        let Ok(mut data) = frame.into_data() else {
-            continue;
-        };
-        let n = data.remaining();
-        len = len.saturating_add(n);
-        if len > limit {
-            return Err(too_large(limit));
-        }
-        if n == 0 {
-            continue;
-        }
-        match first.take() {
-            None if rest.is_empty() => first = Some(data.copy_to_bytes(n)),
-            held => {
-                if let Some(held) = held {
-                    let hint = body.size_hint().upper().unwrap_or(0) as usize;
-                    rest.reserve((len + hint).min(limit));
-                    rest.extend_from_slice(&held);
-                }
-                rest.put(data);
-            }
-        }
-    }
-    Ok(first.unwrap_or_else(|| rest.freeze()))
-}
-
-fn body_error(error: BoxError, limit: usize) -> Response<ResponseBody> {
-    if error.is::<http_body_util::LengthLimitError>() {
-        return too_large(limit);
-    }
-    tracing::debug!(target: TARGET, %error, "failed to read a request body");
-    detail(StatusCode::BAD_REQUEST, "Failed to read the request body")
 }
 
 impl Inner {
@@ -437,6 +387,9 @@ impl Inner {
         let mut claimed = Vec::new();
         let mut duplicates = 0;
         for alert in &hook.alerts {
+            let fields = Fields::of(alert);
+            let severity = fields.severity.map(|s| s.as_str());
+            metrics::alert(alert.status, event::severity(severity));
             if let Some(cache) = &self.dedup {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
@@ -447,23 +400,22 @@ impl Inner {
                 }
                 claimed.push(key);
             }
-            let fields = Fields::of(alert);
             log::alert(hook, alert, &fields);
             if let Some(writer) = &writer {
                 events.push(writer.event(alert, &fields));
             }
         }
-        Counters::add(&self.counters.duplicates, duplicates);
+        self.counters.duplicates(duplicates);
         let accepted = hook.alerts.len() - duplicates;
         if let Some(queue) = &self.queue {
             let lost = queue.push(events.into_iter());
             if lost > 0 {
-                Counters::add(&self.counters.dropped, lost);
+                self.counters.dropped(lost);
                 tracing::warn!(target: TARGET, lost, receiver = %Escaped(&hook.receiver),
                     "delivery queue full: {lost} event(s) dropped");
             }
         } else if self.sink.is_none() {
-            Counters::add(&self.counters.dropped, accepted);
+            self.counters.dropped(accepted);
             tracing::debug!(target: TARGET, accepted, "no sink configured: events not emitted");
         } else {
             #[cfg(feature = "tokio")]
@@ -494,13 +446,13 @@ impl Inner {
         let mut done = 0;
         let outcome =
             tokio::time::timeout(timeout, delivery::send_all(&**sink, events, &mut done)).await;
-        Counters::add(&self.counters.delivered, done);
+        self.counters.delivered(done);
         let error = match outcome {
             Ok(Ok(())) => return None,
             Ok(Err(error)) => error.to_string(),
             Err(_) => format!("no answer within {timeout:?}"),
         };
-        Counters::add(&self.counters.failed, total - done);
+        self.counters.failed(total - done);
         if let Some(cache) = &self.dedup {
             claimed[done..].iter().for_each(|key| cache.release(key));
         }
@@ -512,15 +464,19 @@ impl Inner {
         );
         response
             .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
         Some(response)
     }
 }
 
 /// The future of [`AlertReceiver`]'s answer.
 ///
-/// A panic while handling the request becomes a 500 answer here.
-pub struct ResponseFuture(State);
+/// A panic while handling the request becomes a 500 answer here, and the
+/// answer is counted in the [`metrics`](crate::metrics) when it is ready.
+pub struct ResponseFuture {
+    state: State,
+    timer: Timer,
+}
 
 enum State {
     Ready(Option<Response<ResponseBody>>),
@@ -541,7 +497,7 @@ impl Future for ResponseFuture {
     type Output = Result<Response<ResponseBody>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let response = match &mut self.0 {
+        let response = match &mut self.state {
             State::Ready(response) => response.take().unwrap_or_else(internal_error),
             State::Running(fut) => match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
                 Ok(Poll::Pending) => return Poll::Pending,
@@ -552,7 +508,8 @@ impl Future for ResponseFuture {
                 }
             },
         };
-        self.0 = State::Ready(None);
+        self.state = State::Ready(None);
+        self.timer.finish(response.status());
         Poll::Ready(Ok(response))
     }
 }

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use alertmanager_webhook::auth::Auth;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::time::{timeout_at, Instant};
+use serde_json::{Value, json};
+use tokio::time::{Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 
 /// How long to wait for something that should happen promptly (a deadline, not an assertion).
@@ -31,7 +32,8 @@ impl Server {
             .enable_all()
             .build()
             .expect("runtime");
-        let dashboard = app::Dashboard::new(bearer_token.map(str::to_owned));
+        let dashboard =
+            app::Dashboard::new(bearer_token.map(|t| Auth::bearer(t).expect("a non-empty token")));
         let addr = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -204,7 +206,7 @@ async fn next_frame(client: &mut Client, deadline: Instant) -> Frame {
             .expect("valid frame");
         match message {
             Message::Text(text) => {
-                return Frame::Text(serde_json::from_str(text.as_str()).expect("JSON frame"))
+                return Frame::Text(serde_json::from_str(text.as_str()).expect("JSON frame"));
             }
             Message::Pong(data) if data.as_ref() == b"sync" => return Frame::Pong,
             // The server's heartbeat pings are answered by tungstenite.
@@ -224,8 +226,16 @@ async fn next_event(client: &mut Client) -> Value {
 /// The contract's event for an alert of the fixtures (all sent to receiver `basic`), from
 /// alertname, status, severity, component, summary, description, started_at and fingerprint.
 fn event(fields: [&str; 8]) -> Value {
-    let [alertname, status, severity, component, summary, description, started_at, fingerprint] =
-        fields;
+    let [
+        alertname,
+        status,
+        severity,
+        component,
+        summary,
+        description,
+        started_at,
+        fingerprint,
+    ] = fields;
     json!({"type": "infrastructure_alert", "data": {
         "alertname": alertname, "status": status, "severity": severity, "component": component,
         "summary": summary, "description": description, "started_at": started_at,

@@ -3,7 +3,8 @@
 //!
 //! Without the programs the tests are skipped with a printed reason; with `CI=true` they fail.
 
-mod e2e;
+#[allow(dead_code)] // Each test binary uses part of the shared harness.
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use alertmanager_webhook::auth::Auth;
 use alertmanager_webhook::sink::{Sink, SinkError, sink_fn};
 use alertmanager_webhook::{AlertReceiver, Dedup, Event};
-use e2e::{Alertmanager, Logs, Prometheus, Server, binary, rfc3339, wait_for};
 use serde_json::{Value, json};
+use support::{Alertmanager, Logs, Prometheus, Server, binary, rfc3339, wait_for};
 use tower::Layer;
 
 const ALERTMANAGER: &str = "prometheus-alertmanager";

@@ -21,15 +21,23 @@ pub fn listen_addr() -> SocketAddr {
 }
 
 /// Logs to stdout, filtered by `RUST_LOG` (default `info`), without colour when `NO_COLOR` is set.
-pub fn init_tracing() {
+///
+/// Lines are written by a background thread that batches them (one `write` per batch rather
+/// than per alert) and never drops any; keep the returned guard alive until the end of `main`:
+/// dropping it flushes what is left.
+pub fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stdout()));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(!no_color)
-        .with_writer(std::io::stdout)
+        .with_writer(writer)
         .init();
+    guard
 }
 
 /// `WEBHOOK_BEARER_TOKEN`, if set, as the credential every request must carry.

@@ -1,4 +1,5 @@
-//! The dashboard's routes: the webhook receiver, the page and the WebSocket.
+//! The dashboard's routes: the webhook receiver, the page, the WebSocket and, with the
+//! `metrics` feature, `/metrics` for Prometheus.
 //!
 //! Kept apart from `main.rs` so that tests can serve it in-process.
 
@@ -6,17 +7,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alertmanager_webhook::active::ActiveAlerts;
-use alertmanager_webhook::sink::sink_fn;
+use alertmanager_webhook::auth::Auth;
+use alertmanager_webhook::sink::{Sink, sink_fn};
 use alertmanager_webhook::{AlertReceiver, Event};
+use axum::Router;
+use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+#[cfg(feature = "metrics")]
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::{broadcast, watch};
-use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
+use tower::ServiceBuilder;
 
 /// Where the receiver is mounted.
 pub const WEBHOOK_PATH: &str = "/api/webhooks/alerts";
@@ -38,47 +42,61 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 pub struct Dashboard {
     events: broadcast::Sender<Event>,
     active: Arc<ActiveAlerts>,
-    bearer_token: Option<Arc<str>>,
+    auth: Option<Auth>,
     closing: Arc<watch::Sender<bool>>,
 }
 
 impl Dashboard {
-    /// A dashboard; with `bearer_token`, the receiver requires `Authorization: Bearer <token>`.
-    pub fn new(bearer_token: Option<String>) -> Self {
+    /// A dashboard; with `auth`, the receiver requires that credential.
+    pub fn new(auth: Option<Auth>) -> Self {
         Dashboard {
             events: broadcast::channel(CHANNEL_CAPACITY).0,
             active: Arc::new(ActiveAlerts::new(ACTIVE_CAPACITY)),
-            bearer_token: bearer_token.map(Arc::from),
+            auth,
             closing: Arc::new(watch::channel(false).0),
         }
     }
 
     /// The routes. Must be called inside a tokio runtime (the receiver spawns its worker).
     pub fn router(&self) -> Router {
+        self.router_with(self.local_sink())
+    }
+
+    /// Shows events on this dashboard: records the firing alerts, then broadcasts each event
+    /// to the WebSocket clients.
+    pub fn local_sink(&self) -> impl Sink + use<> {
         // The store is updated before the event is broadcast: a client subscribes before it
         // reads the snapshot, so it never misses an event (it may see one twice).
-        let sink = {
-            let active = self.active.clone();
-            let events = self.events.clone();
-            sink_fn(move |event: Event| {
-                active.record(&event);
-                // No client connected is not an error.
-                let _ = events.send(event);
-                Ok(())
-            })
-        };
+        let active = self.active.clone();
+        let events = self.events.clone();
+        sink_fn(move |event: Event| {
+            active.record(&event);
+            // No client connected is not an error.
+            let _ = events.send(event);
+            Ok(())
+        })
+    }
+
+    /// The routes, with the receiver emitting into `sink` instead of [`local_sink`](Self::local_sink).
+    fn router_with(&self, sink: impl Sink) -> Router {
+        // Installed before the receiver is built, so that its metrics get described.
+        #[cfg(feature = "metrics")]
+        let prometheus = prometheus();
         let receiver = AlertReceiver::builder().sink(sink).build();
-        let webhook = Router::new()
-            .route_service(WEBHOOK_PATH, receiver)
-            .route_layer(middleware::from_fn_with_state(
-                self.bearer_token.clone(),
-                require_bearer,
-            ));
-        Router::new()
+        let receiver = ServiceBuilder::new()
+            .option_layer(self.auth.clone().map(Auth::layer))
+            .service(receiver);
+        let router = Router::new();
+        #[cfg(feature = "metrics")]
+        let router = match prometheus {
+            Some(handle) => router.route("/metrics", get(|| async { scrape(handle) })),
+            None => router,
+        };
+        router
             .route("/", get(|| async { Html(PAGE) }))
             .route("/ws", get(websocket))
             .with_state(self.clone())
-            .merge(webhook)
+            .route_service(WEBHOOK_PATH, receiver)
             .fallback(|| async { json(StatusCode::NOT_FOUND, r#"{"detail":"Not Found"}"#) })
     }
 
@@ -88,47 +106,86 @@ impl Dashboard {
     }
 }
 
+/// The process's Prometheus recorder, installed on first use (a process has one global
+/// recorder); `None` if another recorder was installed first.
+#[cfg(feature = "metrics")]
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    use alertmanager_webhook::metrics::{REQUEST_DURATION_BUCKETS, REQUEST_DURATION_SECONDS};
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let matcher = Matcher::Full(REQUEST_DURATION_SECONDS.to_owned());
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(matcher, &REQUEST_DURATION_BUCKETS)
+                .and_then(PrometheusBuilder::install_recorder)
+                .map_err(|error| tracing::warn!(%error, "no Prometheus recorder: /metrics is off"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// `GET /metrics`: the Prometheus text exposition format.
+#[cfg(feature = "metrics")]
+fn scrape(handle: &PrometheusHandle) -> Response {
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], handle.render()).into_response()
+}
+
+/// One replica of several behind a load balancer, fanning out through Redis (feature `redis`):
+/// the receiver publishes each event to Redis, deduplicated across replicas (an HA
+/// Alertmanager pair notifies every replica it reaches), and a subscriber feeds every event
+/// in Redis, whichever replica received it, to this dashboard's clients.
+#[cfg(feature = "redis")]
+#[cfg_attr(test, allow(dead_code))] // tests/dashboard.rs includes this file, without Redis.
+pub mod redis {
+    use std::time::Duration;
+
+    use alertmanager_webhook::redis::{RedisSink, RedisSubscriber};
+    use alertmanager_webhook::sink::BoxError;
+    use axum::Router;
+
+    use super::Dashboard;
+
+    /// The pub/sub channel, or the stream, that the replicas share.
+    pub const CHANNEL: &str = "alerts";
+    /// About how many events the stream keeps for replicas that were away.
+    const STREAM_LENGTH: usize = 10_000;
+    /// How long an alert already published is not published again.
+    const DEDUP_TTL: Duration = Duration::from_secs(300);
+
+    /// Connects to the Redis at `url`. With `group` (this replica's name, stable across its
+    /// restarts) events go through a stream, and a restarted replica first receives what it
+    /// missed; without, through pub/sub.
+    pub async fn connect(
+        url: &str,
+        group: Option<&str>,
+    ) -> Result<(RedisSink, RedisSubscriber), BoxError> {
+        let (sink, subscriber) = (RedisSink::builder(url), RedisSubscriber::builder(url));
+        let (sink, subscriber) = match group {
+            Some(group) => (
+                sink.stream(CHANNEL, STREAM_LENGTH),
+                subscriber.stream(CHANNEL, group),
+            ),
+            None => (sink.pubsub(CHANNEL), subscriber.pubsub(CHANNEL)),
+        };
+        Ok((
+            sink.dedup(DEDUP_TTL).build().await?,
+            subscriber.build().await?,
+        ))
+    }
+
+    impl Dashboard {
+        /// The routes, with the receiver publishing to Redis through `sink` and `subscriber`
+        /// (spawned here) feeding this dashboard. Must be called inside a tokio runtime.
+        pub fn router_through_redis(&self, sink: RedisSink, subscriber: RedisSubscriber) -> Router {
+            tokio::spawn(subscriber.run(self.local_sink()));
+            self.router_with(sink)
+        }
+    }
+}
+
 fn json(status: StatusCode, body: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// Rejects webhook requests without the right bearer token, when one is configured.
-async fn require_bearer(
-    State(token): State<Option<Arc<str>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match token {
-        Some(token) if !bearer_matches(request.headers(), &token) => {
-            let mut response = json(
-                StatusCode::UNAUTHORIZED,
-                r#"{"detail":"Not authenticated"}"#,
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            response
-        }
-        _ => next.run(request).await,
-    }
-}
-
-/// Whether `Authorization` is `Bearer <token>`, compared in constant time for a given length.
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return false;
-    };
-    let value = value.as_bytes();
-    let (scheme, given) = value.split_at(value.len().min(7));
-    if !scheme.eq_ignore_ascii_case(b"bearer ") || given.len() != token.len() {
-        return false;
-    }
-    given
-        .iter()
-        .zip(token.as_bytes())
-        .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-        == 0
 }
 
 async fn websocket(ws: WebSocketUpgrade, State(dashboard): State<Dashboard>) -> Response {

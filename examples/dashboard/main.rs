@@ -12,73 +12,87 @@
 //!   `infrastructure_alert` event, one JSON text frame each.
 //! - `POST /api/webhooks/alerts`: the receiver. With `WEBHOOK_BEARER_TOKEN` set (non-empty) it
 //!   requires `Authorization: Bearer <token>`; the page and the WebSocket stay open.
+//! - `GET /metrics`: the receiver's Prometheus metrics, when built with `--features metrics`.
 //!
 //! Listen address: the first argument, else `LISTEN_ADDR`, else `127.0.0.1:8000`. Logs go to
 //! stdout (`RUST_LOG`, default `info`; `NO_COLOR` honoured). Ctrl-C or SIGTERM shut down.
+//!
+//! Several replicas (feature `redis`): with `REDIS_URL` set (e.g. `redis://127.0.0.1:6379/`),
+//! the receiver publishes every event to Redis, deduplicated across replicas, and the page's
+//! clients get every event from Redis, whichever replica received it. Events go through the
+//! pub/sub channel `alerts`; with `REDIS_GROUP` set too (this replica's name, the same across
+//! its restarts), through the stream `alerts` instead, so that a restarted replica first
+//! receives what it missed.
+//!
+//! ```text
+//! cargo run --features redis --example dashboard -- 127.0.0.1:8001   # with REDIS_URL set
+//! cargo run --features redis --example dashboard -- 127.0.0.1:8002   # the same Redis
+//! ```
 
 mod app;
-
-use tracing_subscriber::EnvFilter;
+#[path = "../common/mod.rs"]
+mod common;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(!no_color)
-        .with_writer(std::io::stdout)
-        .init();
-
-    let address = std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("LISTEN_ADDR").ok())
-        .unwrap_or_else(|| "127.0.0.1:8000".to_owned());
-    let token = std::env::var("WEBHOOK_BEARER_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty());
-    let dashboard = app::Dashboard::new(token);
-    let listener = tokio::net::TcpListener::bind(&address).await?;
-    let local = listener.local_addr()?;
-    tracing::info!(
-        "dashboard on http://{local}/ , receiver at http://{local}{}",
-        app::WEBHOOK_PATH
-    );
-    let router = dashboard.router();
+    let _logs = common::init_tracing();
+    let dashboard = app::Dashboard::new(common::bearer_from_env());
+    let router = router(&dashboard).await;
+    let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, path = app::WEBHOOK_PATH, "receiver listening; dashboard on http://{addr}/");
+    // Without scrapes, histogram samples pile up until the next upkeep.
+    #[cfg(feature = "metrics")]
+    if let Some(handle) = app::prometheus() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
+            common::shutdown_signal().await;
             dashboard.close_clients();
         })
         .await
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
+/// The dashboard's routes: through Redis when `REDIS_URL` is set. Exits if Redis is unreachable.
+#[cfg(feature = "redis")]
+async fn router(dashboard: &app::Dashboard) -> axum::Router {
+    let Some(url) = env("REDIS_URL") else {
+        return dashboard.router();
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    let group = env("REDIS_GROUP");
+    match app::redis::connect(&url, group.as_deref()).await {
+        Ok((sink, subscriber)) => {
+            tracing::info!(
+                channel = app::redis::CHANNEL,
+                group,
+                "publishing to and subscribed to Redis"
+            );
+            dashboard.router_through_redis(sink, subscriber)
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        Err(e) => {
+            eprintln!("REDIS_URL: {e}");
+            std::process::exit(1)
+        }
     }
+}
+
+#[cfg(not(feature = "redis"))]
+async fn router(dashboard: &app::Dashboard) -> axum::Router {
+    if env("REDIS_URL").is_some() {
+        eprintln!("REDIS_URL is set: build the example with `--features redis`");
+        std::process::exit(2)
+    }
+    dashboard.router()
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }

@@ -1,5 +1,6 @@
-//! Harness for the end-to-end tests: real `prometheus-alertmanager` and `prometheus` processes on
-//! loopback, each with its own free port and fresh temporary directory, killed when dropped.
+//! Shared test harness: child processes killed on drop, a minimal HTTP client, deadlines, log
+//! capture, and real `prometheus-alertmanager` / `prometheus` processes on loopback, each with its
+//! own free port and fresh temporary directory.
 
 use std::convert::Infallible;
 use std::fs::File;
@@ -89,29 +90,79 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// A minimal HTTP/1.0 client (the server closes the connection, so no chunked framing):
-/// returns the status code and the body.
+/// returns the status code and the body. Sends `Content-Type: application/json`.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     body: &str,
 ) -> std::io::Result<(u16, String)> {
+    let reply = request(
+        addr,
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body,
+    )
+    .await?;
+    Ok((reply.status, reply.body))
+}
+
+/// An answer read by [`request`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The headers, names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+}
+
+impl Reply {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one HTTP/1.0 request with the given headers and reads the whole answer.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<Reply> {
     let mut stream = TcpStream::connect(addr).await?;
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(head.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;
     let response = String::from_utf8_lossy(&response);
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad response: {head}")))?;
-    Ok((status, body.to_owned()))
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }
 
 /// A child process that is killed and reaped when dropped (also when the test panics, in which
@@ -123,17 +174,32 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(name: &'static str, program: &Path, args: &[String], log: PathBuf) -> Proc {
+    /// Starts `command` with stdout and stderr going to the file `log`.
+    pub fn spawn(name: &'static str, command: &mut Command, log: PathBuf) -> Proc {
         let out = File::create(&log).expect("create log file");
         let err = out.try_clone().expect("clone log file");
-        let child = Command::new(program)
-            .args(args)
+        let child = command
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         Proc { name, child, log }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; `None` if it did not within [`DEADLINE`].
+    pub async fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + DEADLINE;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
     }
 
     /// Everything the process wrote to stdout and stderr so far.
@@ -168,7 +234,7 @@ async fn start_ready(
         let port = free_port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let log = dir.join(format!("{name}-{attempt}.log"));
-        let mut proc = Proc::spawn(name, program, &args(port), log);
+        let mut proc = Proc::spawn(name, Command::new(program).args(args(port)), log);
         let deadline = Instant::now() + DEADLINE;
         while !proc.exited() && Instant::now() < deadline {
             if let Ok((200, _)) = http(addr, "GET", "/-/ready", "").await {

@@ -1,0 +1,110 @@
+//! Reading a request body under a limit, shared by the receiver and the signature layer.
+
+use std::pin::{Pin, pin};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, Response, StatusCode};
+use http_body::Body;
+use http_body_util::BodyExt;
+
+use crate::DRAIN_LIMIT;
+use crate::log::TARGET;
+use crate::response::{self, detail_json, json};
+use crate::sink::BoxError;
+
+/// Whether `Content-Length` declares so much more than `limit` bytes that the
+/// body is refused unread; a smaller excess is drained by [`read`] (see [`DRAIN_LIMIT`]).
+pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64 + DRAIN_LIMIT)
+}
+
+/// The 413 answer, counted.
+pub(crate) fn too_large<B: From<Bytes>>(limit: usize) -> Response<B> {
+    crate::metrics::body_too_large();
+    let mut text = b"Request body too large: the limit is ".to_vec();
+    response::push_u64(&mut text, limit as u64);
+    text.extend_from_slice(b" bytes");
+    json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        detail_json(std::str::from_utf8(&text).unwrap_or("Request body too large")),
+    )
+}
+
+/// Reads the body, never buffering more than `limit` bytes; the error is the answer to give.
+pub(crate) async fn read<B, R>(body: B, limit: usize) -> Result<Bytes, Response<R>>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+    R: From<Bytes>,
+{
+    let mut body = pin!(body);
+    if body.size_hint().lower() > limit as u64 {
+        drain(body).await;
+        return Err(too_large(limit));
+    }
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    let mut len = 0usize;
+    let mut over = false;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_error(e.into(), limit))?;
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        let n = data.remaining();
+        len = len.saturating_add(n);
+        if len > limit {
+            over = true;
+            break;
+        }
+        if n == 0 {
+            continue;
+        }
+        match first.take() {
+            None if rest.is_empty() => first = Some(data.copy_to_bytes(n)),
+            held => {
+                if let Some(held) = held {
+                    let hint = body.size_hint().upper().unwrap_or(0) as usize;
+                    rest.reserve((len + hint).min(limit));
+                    rest.extend_from_slice(&held);
+                }
+                rest.put(data);
+            }
+        }
+    }
+    if over {
+        drop((first, rest));
+        drain(body).await;
+        return Err(too_large(limit));
+    }
+    Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+/// Reads and discards up to [`DRAIN_LIMIT`] bytes of what is left of a body.
+async fn drain<B: Body>(mut body: Pin<&mut B>) {
+    let mut budget = DRAIN_LIMIT;
+    while budget > 0 {
+        let frame = body.frame().await;
+        // A trailers frame counts as 0 bytes; an error or the end stops the drain.
+        let Some(n) = frame.and_then(|f| Some(f.ok()?.into_data().map_or(0, |d| d.remaining())))
+        else {
+            break;
+        };
+        budget = budget.saturating_sub(n as u64);
+    }
+}
+
+fn body_error<R: From<Bytes>>(error: BoxError, limit: usize) -> Response<R> {
+    if error.is::<http_body_util::LengthLimitError>() {
+        return too_large(limit);
+    }
+    tracing::debug!(target: TARGET, %error, "failed to read a request body");
+    json(
+        StatusCode::BAD_REQUEST,
+        detail_json("Failed to read the request body"),
+    )
+}
