@@ -6,30 +6,30 @@
 # ROUNDS (default 3) runs of each build, interleaved, so that a burst of load on
 # a shared machine hits one round, not one build; the table shows, per id, the
 # median over rounds of criterion's median. FILTER (default: all groups) is a
-# criterion filter such as `alerts_1000`. SONIC=0 skips the sonic-rs build.
+# criterion filter such as `alerts_1000`. The clock is the bench thread's CPU
+# time (BENCH_CLOCK=cpu, see benches/common/mod.rs); BENCH_CLOCK=wall for wall time.
 #
-# Builds: `serde` (default features), `logoff` (the same with
-# `--features tracing/max_level_off`: logging compiled out, for T4) and `sonic`
-# (`--features sonic-rs`). Each round saves criterion baselines named
-# BUILD-ROUND under target/criterion; nothing is compared against older runs.
+# Builds: `serde` (default features) and `logoff` (the same with
+# `--features tracing/max_level_off`: logging compiled out, for T4). Each round
+# saves criterion baselines named BUILD-ROUND under target/criterion; nothing
+# is compared against older runs.
 #
 #   T1 = parse / scan          (typed, validated parse against serde_json's IgnoredAny scan)
 #   T2 = ack / scan            (whole handler: parse, validate, log, event JSON, send, summary)
 #   T3 = (ack - parse) / N     (per-alert work besides the parse, ns)
-#   T4 = (ack - ack[logoff]) / N   (per-alert cost of disabled logging, ns)
+#   T4 = (ack - ack[logoff]) / N   (per-alert cost of logging with no subscriber, ns)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=${1:-3}
 filter=${2:-}
 builds=(serde logoff)
-[[ ${SONIC:-1} == 0 ]] || builds+=(sonic)
+export BENCH_CLOCK=${BENCH_CLOCK:-cpu}
 
 features() {
     case $1 in
         serde) ;;
         logoff) echo "--features tracing/max_level_off" ;;
-        sonic) echo "--features sonic-rs" ;;
     esac
 }
 
@@ -50,7 +50,7 @@ done
 cargo bench -q --bench sink -- --save-baseline sink >/dev/null
 
 python3 - "$rounds" "${builds[@]}" <<'EOF'
-import json, pathlib, statistics, sys
+import json, os, pathlib, statistics, sys
 
 rounds, builds = int(sys.argv[1]), sys.argv[2:]
 root = pathlib.Path("target/criterion")
@@ -63,9 +63,9 @@ def median(group, bench, baseline_prefix, rounds):
             values.append(json.loads(path.read_text())["median"]["point_estimate"])
     return statistics.median(values) if values else None
 
-print("In-process handler (criterion medians, median of %d rounds)\n" % rounds)
-print("| alerts | build | scan µs | T1 parse/scan | T2 ack/scan | queued/scan | T3 ns/alert | T4 ns/alert |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|")
+print("In-process handler (criterion medians, median of %d rounds; clock: %s)\n" % (rounds, os.environ.get("BENCH_CLOCK", "wall")))
+print("| alerts | scan µs | T1 parse/scan | T2 ack/scan | queued/scan | T3 ns/alert | T4 ns/alert |")
+print("|---:|---:|---:|---:|---:|---:|---:|")
 for n in (1, 10, 100, 1000):
     group = f"alerts_{n}"
     if not (root / group).exists():
@@ -79,7 +79,7 @@ for n in (1, 10, 100, 1000):
         off = median(group, "ack", "logoff", rounds) if build == "serde" else None
         t4 = f"{(ack - off) / n:.1f}" if off is not None else ""
         q = f"{queued / scan:.2f}" if queued else ""
-        print(f"| {n} | {build} | {scan / 1e3:.1f} | {parse / scan:.2f} | {ack / scan:.2f} | {q} | {(ack - parse) / n:.0f} | {t4} |")
+        print(f"| {n} | {scan / 1e3:.1f} | {parse / scan:.2f} | {ack / scan:.2f} | {q} | {(ack - parse) / n:.0f} | {t4} |")
 
 print("\nBroadcast sink: one event to R subscribers (ns per iteration)\n")
 print("| subscribers | shared (one serialization) | per subscriber (one each) | ratio |")
