@@ -40,14 +40,19 @@ for build in "${builds[@]}"; do
 done
 cargo bench --bench sink --no-run
 
+# Criterion's own report goes to a log; the table below is what counts.
+log=target/criterion/ratios.log
+mkdir -p target/criterion
+: >"$log"
 for round in $(seq 1 "$rounds"); do
     for build in "${builds[@]}"; do
         echo "== round $round: $build" >&2
         # shellcheck disable=SC2046
-        cargo bench -q --bench handler $(features "$build") -- --save-baseline "$build-$round" $filter >/dev/null
+        cargo bench -q --bench handler $(features "$build") -- --save-baseline "$build-$round" $filter >>"$log" 2>&1
     done
 done
-cargo bench -q --bench sink -- --save-baseline sink >/dev/null
+echo "== sink" >&2
+cargo bench -q --bench sink -- --save-baseline sink >>"$log" 2>&1
 
 python3 - "$rounds" "${builds[@]}" <<'EOF'
 import json, os, pathlib, statistics, sys
