@@ -3,29 +3,24 @@
 //! ```sh
 //! cargo run --example axum -- 127.0.0.1:8000
 //! ```
+//!
+//! `axum::serve` has no header-read timeout, so the router runs on the
+//! examples' hyper loop (`common::serve`), which bounds how long a client may
+//! take to send its head and its body (`HEADER_READ_TIMEOUT_SECS`,
+//! `BODY_READ_TIMEOUT_SECS`).
 
 mod common;
 
 use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::response::detail;
-use alertmanager_webhook::sink::sink_fn;
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use tower::ServiceBuilder;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
-    let receiver = AlertReceiver::builder()
-        .sink(sink_fn(|event| {
-            tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
-            Ok(())
-        }))
-        .build();
-    let receiver = ServiceBuilder::new()
-        .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
-        .service(receiver);
+    let receiver = common::guarded(AlertReceiver::builder().sink(common::debug_sink()).build());
     let app = Router::new()
         .route_service(common::PATH, receiver)
         .route("/healthz", get(|| async { "ok" }))
@@ -33,7 +28,6 @@ async fn main() -> std::io::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(common::shutdown_signal())
-        .await
+    let timeouts = common::Timeouts::from_env();
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await
 }

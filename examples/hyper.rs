@@ -8,50 +8,52 @@
 //! ```
 //!
 //! Events go to a broadcast channel and are logged at DEBUG (`RUST_LOG=debug`).
+//! A client has `HEADER_READ_TIMEOUT_SECS` (default 10) to send each request
+//! head and `BODY_READ_TIMEOUT_SECS` (default 10) to send the whole body.
 
 mod common;
 
 use std::convert::Infallible;
-use std::time::Duration;
 
-use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::response::detail;
-use alertmanager_webhook::sink::BroadcastSink;
+use alertmanager_webhook::sink::{BroadcastSink, Sink, SinkError};
+use alertmanager_webhook::{AlertReceiver, Event};
 use http::{Request, StatusCode};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::ServiceExt;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
-    let (tx, mut rx) = broadcast::channel::<alertmanager_webhook::Event>(1024);
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(event) => {
-                    tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event")
+    let (tx, mut rx) = broadcast::channel::<Event>(1024);
+    // Each event wakes the logger task: run it only when its DEBUG lines are wanted.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) => {
+                        tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event")
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::debug!(skipped = n, "event logger lagged")
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
                 }
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!(skipped = n, "event logger lagged")
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
             }
-        }
-    });
-    let receiver = ServiceBuilder::new()
-        .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
-        .service(
-            AlertReceiver::builder()
-                .sink(BroadcastSink::new(tx))
-                .build(),
-        );
+        });
+    }
+    let builder = AlertReceiver::builder();
+    let receiver = if std::env::var("EXAMPLE_SINK").as_deref() == Ok("stalled") {
+        // For benches/soak.sh: a sink that never completes, to show that the queue stays bounded.
+        builder.sink(Stalled).build()
+    } else {
+        builder.sink(BroadcastSink::new(tx)).build()
+    };
+    let stats = receiver.clone();
+    let receiver = common::guarded(receiver);
 
-    let app = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let app = tower::service_fn(move |request: Request<_>| {
         let receiver = receiver.clone();
         async move {
             if request.uri().path() == common::PATH {
@@ -64,29 +66,26 @@ async fn main() -> std::io::Result<()> {
 
     let listener = TcpListener::bind(common::listen_addr()).await?;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(common::shutdown_signal());
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .serve_connection(TokioIo::new(stream), app.clone());
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(error) = conn.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    tokio::select! {
-        () = graceful.shutdown() => {},
-        () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s"),
-    }
+    // The server loop, with the header and body read timeouts, is in `common::serve`.
+    let timeouts = common::Timeouts::from_env();
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await?;
+    let s = stats.stats();
+    tracing::info!(
+        delivered = s.delivered,
+        dropped = s.dropped,
+        queued = s.queued,
+        failed = s.failed,
+        duplicates = s.duplicates,
+        "receiver stats at shutdown"
+    );
     Ok(())
+}
+
+/// A sink that never completes a delivery.
+struct Stalled;
+
+impl Sink for Stalled {
+    async fn send(&self, _: Event) -> Result<(), SinkError> {
+        std::future::pending().await
+    }
 }

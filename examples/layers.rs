@@ -24,7 +24,6 @@ use std::time::Duration;
 use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::auth::Auth;
 use alertmanager_webhook::response::detail;
-use alertmanager_webhook::sink::sink_fn;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::response::{IntoResponse, Response};
@@ -122,10 +121,7 @@ async fn main() -> std::io::Result<()> {
     };
     let receiver = AlertReceiver::builder()
         .body_limit(limits.body)
-        .sink(sink_fn(|event| {
-            tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
-            Ok(())
-        }))
+        .sink(common::debug_sink())
         .build();
     let app = app(receiver, common::bearer_from_env(), &limits);
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;

@@ -14,14 +14,13 @@ use std::convert::Infallible;
 
 use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::response::detail;
-use alertmanager_webhook::sink::sink_fn;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, TryStreamExt};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, StreamBody};
-use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
+use tower::{BoxError, Service, ServiceExt};
 use warp::Filter;
 use warp::filters::path::FullPath;
 
@@ -77,15 +76,7 @@ where
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
-    let receiver = AlertReceiver::builder()
-        .sink(sink_fn(|event| {
-            tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
-            Ok(())
-        }))
-        .build();
-    let receiver = ServiceBuilder::new()
-        .option_layer(common::bearer_from_env().map(|auth| auth.layer()))
-        .service(receiver);
+    let receiver = common::guarded(AlertReceiver::builder().sink(common::debug_sink()).build());
     let alerts = warp::path!("api" / "webhooks" / "alerts").and(tower_service(receiver));
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
     let routes = alerts.or(healthz).recover(|_: warp::Rejection| async {

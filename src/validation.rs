@@ -359,6 +359,19 @@ pub(crate) fn collect(body: &[u8]) -> Vec<ValidationError> {
     }
 }
 
+/// The full error walk, for the fuzz targets only (feature `fuzzing`): empty
+/// exactly when [`Webhook::from_slice`] accepts `body`. Not a stable API.
+///
+/// ```
+/// let rows = alertmanager_webhook::validation::__fuzz_collect(b"{}");
+/// assert_eq!(rows.len(), 4); // groupKey, status, receiver, alerts
+/// ```
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn __fuzz_collect(body: &[u8]) -> Vec<ValidationError> {
+    collect(body)
+}
+
 /// The single row for a body the JSON deserializer itself rejects.
 fn decode_error(body: &[u8], e: &serde_json::Error) -> ValidationError {
     // serde_json counts lines from 1 and columns in bytes from 1 (0 = before the line's first byte).

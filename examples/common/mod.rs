@@ -1,9 +1,25 @@
-//! What every example shares: listen address, logging, shutdown and the bearer token.
+//! What every example shares: listen address, logging, shutdown, the bearer
+//! token, and a hyper server loop with client timeouts.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
-use alertmanager_webhook::auth::Auth;
+use alertmanager_webhook::auth::{Auth, RequireAuth};
+use alertmanager_webhook::sink::{Sink, sink_fn};
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower::util::Either;
+use tower::{BoxError, Service, ServiceExt};
 
 /// Where the receiver is mounted.
 pub const PATH: &str = "/api/webhooks/alerts";
@@ -40,6 +56,21 @@ pub fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
+/// A sink that logs each event's JSON at DEBUG (`RUST_LOG=debug`).
+pub fn debug_sink() -> impl Sink {
+    sink_fn(|event| {
+        tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
+        Ok(())
+    })
+}
+
+/// `service` behind the `WEBHOOK_BEARER_TOKEN` check when that variable is set.
+pub fn guarded<S>(service: S) -> Either<RequireAuth<S>, S> {
+    ServiceBuilder::new()
+        .option_layer(bearer_from_env().map(Auth::layer))
+        .service(service)
+}
+
 /// `WEBHOOK_BEARER_TOKEN`, if set, as the credential every request must carry.
 pub fn bearer_from_env() -> Option<Auth> {
     let token = std::env::var("WEBHOOK_BEARER_TOKEN").ok()?;
@@ -73,4 +104,133 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// How long a client may take to send a request, so that a slow or stalled
+/// client (slowloris) cannot hold a connection forever.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// For each request head, counted from when the server starts waiting for
+    /// it (also on an idle keep-alive connection); then the connection is closed.
+    pub header: Duration,
+    /// For the whole body, counted from when the head arrived; then reading
+    /// the body fails and the receiver answers 400.
+    pub body: Duration,
+}
+
+impl Timeouts {
+    /// `HEADER_READ_TIMEOUT_SECS` and `BODY_READ_TIMEOUT_SECS` (whole seconds), 10 s each by default.
+    pub fn from_env() -> Self {
+        Timeouts {
+            header: secs_from_env("HEADER_READ_TIMEOUT_SECS", 10),
+            body: secs_from_env("BODY_READ_TIMEOUT_SECS", 10),
+        }
+    }
+}
+
+fn secs_from_env(name: &str, default: u64) -> Duration {
+    let Ok(raw) = std::env::var(name) else {
+        return Duration::from_secs(default);
+    };
+    match raw.parse::<u64>() {
+        Ok(secs) if secs > 0 => Duration::from_secs(secs),
+        _ => {
+            eprintln!("{name}: expected a positive number of seconds, got {raw:?}");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// A request body that fails once `deadline` has passed, however slowly it trickles in.
+///
+/// (tower-http's `TimeoutBody` restarts its clock at every frame, so one byte
+/// a second would hold it open forever.)
+pub struct DeadlineBody<B> {
+    body: B,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> DeadlineBody<B> {
+    /// `body`, readable for `timeout` from now.
+    pub fn new(body: B, timeout: Duration) -> Self {
+        DeadlineBody {
+            body,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl<B> Body for DeadlineBody<B>
+where
+    B: Body + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = B::Data;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err("the request body did not arrive in time".into())));
+        }
+        let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
+        Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Serves `service` over HTTP/1.1 until `shutdown` resolves, then lets open
+/// connections finish for up to 10 s. Each request body is a [`DeadlineBody`].
+pub async fn serve<S, B>(
+    listener: TcpListener,
+    service: S,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    S: Service<Request<DeadlineBody<Incoming>>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let app = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let request = request.map(|body| DeadlineBody::new(body, timeouts.body));
+        service.clone().oneshot(request)
+    });
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(timeouts.header)
+                    .serve_connection(TokioIo::new(stream), app.clone());
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(error) = conn.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {},
+        () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s"),
+    }
+    Ok(())
 }

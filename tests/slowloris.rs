@@ -1,0 +1,167 @@
+//! Slow clients against the built `hyper` and `axum` examples, run with 1 s
+//! header and body read timeouts: a client that never finishes its head, or
+//! never sends one, is disconnected; one that dribbles its body gets a 400
+//! JSON answer and is disconnected; and the example keeps answering others.
+//!
+//! `cargo test` builds the examples first; with `--test slowloris` alone,
+//! build them with `cargo build --examples`. A missing binary skips the test,
+//! or fails it when CI=true.
+
+mod raw_http;
+
+use std::io::{BufRead, BufReader as StdBufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use raw_http::{FIXTURE, head, read_answer, read_to_close, within};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// A running example, killed when dropped.
+struct Example(Child);
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `target/debug/examples/NAME` on a free port; `None` (skip) when it is not built.
+fn start(name: &str) -> Option<(Example, SocketAddr)> {
+    // target/debug/deps/slowloris-HASH -> target/debug/examples/NAME
+    let exe = std::env::current_exe().expect("test binary path");
+    let path: PathBuf = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/debug")
+        .join("examples")
+        .join(name);
+    if !path.is_file() {
+        let reason = format!("{} is not built (cargo build --examples)", path.display());
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{reason}");
+        eprintln!("skipping: {reason}");
+        return None;
+    }
+    let mut child = Command::new(&path)
+        .arg("127.0.0.1:0")
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .env("HEADER_READ_TIMEOUT_SECS", "1")
+        .env("BODY_READ_TIMEOUT_SECS", "1")
+        .env_remove("WEBHOOK_BEARER_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the example");
+    let stdout = child.stdout.take().expect("stdout");
+    let example = Example(child);
+    // Read its log on a thread: the address line, then drain so it never blocks.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in StdBufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("receiver listening") {
+                let addr = line
+                    .split_whitespace()
+                    .find_map(|word| word.strip_prefix("addr="))
+                    .and_then(|addr| addr.parse::<SocketAddr>().ok());
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(raw_http::DEADLINE)
+        .expect("the example logs its address")
+        .expect("a socket address after addr=");
+    Some((example, addr))
+}
+
+/// Writes `bytes` one at a time, 100 ms apart, until done or the server hangs up.
+async fn dribble(mut writer: impl AsyncWriteExt + Unpin, bytes: impl IntoIterator<Item = u8>) {
+    for b in bytes {
+        if writer.write_all(&[b]).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::future::pending::<()>().await;
+}
+
+async fn slow_clients_are_cut_off(name: &str) {
+    let Some((_example, addr)) = start(name) else {
+        return;
+    };
+
+    // Connects and sends nothing: closed after the header read timeout, unanswered.
+    let mut idle = TcpStream::connect(addr).await.expect("connect");
+    assert!(
+        within("closing an idle connection", read_to_close(&mut idle))
+            .await
+            .is_empty()
+    );
+
+    // Sends its head one byte at a time, forever: closed, unanswered.
+    let (reader, writer) = TcpStream::connect(addr)
+        .await
+        .expect("connect")
+        .into_split();
+    let endless = head(FIXTURE.len())
+        .into_iter()
+        .take(60)
+        .chain(std::iter::repeat(b'a'));
+    let writing = tokio::spawn(dribble(writer, endless));
+    let mut reader = reader;
+    assert!(
+        within("closing a slow head", read_to_close(&mut reader))
+            .await
+            .is_empty()
+    );
+    writing.abort();
+
+    // Sends its head at once and its body one byte at a time (78 s in all):
+    // answered 400 when the body deadline passes, then closed.
+    let (reader, mut writer) = TcpStream::connect(addr)
+        .await
+        .expect("connect")
+        .into_split();
+    writer
+        .write_all(&head(FIXTURE.len()))
+        .await
+        .expect("write the head");
+    let writing = tokio::spawn(dribble(writer, FIXTURE.iter().copied()));
+    let mut reader = BufReader::new(reader);
+    let answer = within("answering a slow body", read_answer(&mut reader)).await;
+    let answer = answer.expect("an answer before the close");
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"detail": "Failed to read the request body"})
+    );
+    assert!(
+        within("closing after a slow body", read_to_close(&mut reader))
+            .await
+            .is_empty()
+    );
+    writing.abort();
+
+    // Everyone else is still served.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(&[head(FIXTURE.len()), FIXTURE.to_vec()].concat())
+        .await
+        .expect("write");
+    let answer = within("a normal request", read_answer(&mut BufReader::new(stream))).await;
+    assert_eq!(answer.expect("an answer").status, 200);
+}
+
+#[tokio::test]
+async fn the_hyper_example_cuts_off_slow_clients() {
+    slow_clients_are_cut_off("hyper").await;
+}
+
+#[tokio::test]
+async fn the_axum_example_cuts_off_slow_clients() {
+    slow_clients_are_cut_off("axum").await;
+}
