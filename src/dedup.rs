@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::payload::Alert;
+use crate::payload::{Alert, Status};
 
 /// Configuration of the deduplication cache, for [`Builder::dedup`](crate::Builder::dedup).
 ///
@@ -77,18 +77,31 @@ struct Entries {
 
 /// Appends the dedup key of an alert: fingerprint, status, `startsAt`, `endsAt`, NUL-separated.
 pub(crate) fn write_key(out: &mut Vec<u8>, alert: &Alert<'_>) {
-    let ends = alert.ends_at.as_ref().map_or("", |t| t.as_str());
-    let parts = [alert.status.as_str(), alert.starts_at.as_str(), ends];
     out.extend_from_slice(alert.fingerprint.as_bytes());
-    for part in parts {
-        out.push(0);
-        out.extend_from_slice(part.as_bytes());
+    out.extend_from_slice(match alert.status {
+        Status::Firing => &b"\0firing\0"[..],
+        Status::Resolved => b"\0resolved\0",
+    });
+    out.extend_from_slice(alert.starts_at.as_str().as_bytes());
+    out.push(0);
+    if let Some(ends) = &alert.ends_at {
+        out.extend_from_slice(ends.as_str().as_bytes());
     }
+}
+
+/// The length of an alert's dedup key.
+pub(crate) fn key_len(alert: &Alert<'_>) -> usize {
+    let ends = alert.ends_at.as_ref().map_or(0, |t| t.as_str().len());
+    alert.fingerprint.len()
+        + alert.status.as_str().len()
+        + alert.starts_at.as_str().len()
+        + ends
+        + 3
 }
 
 /// The dedup key of an alert.
 pub(crate) fn key(alert: &Alert<'_>) -> Box<str> {
-    let mut out = Vec::with_capacity(alert.fingerprint.len() + 72);
+    let mut out = Vec::with_capacity(key_len(alert));
     write_key(&mut out, alert);
     String::from_utf8(out).unwrap_or_default().into_boxed_str()
 }

@@ -12,7 +12,7 @@ use std::task::{Poll, Waker};
 use crate::Event;
 use crate::log::TARGET;
 use crate::metrics;
-use crate::sink::{DynSink, SinkError};
+use crate::sink::{DynSink, Sink, SinkError, SinkFuture};
 
 /// Counters shared by the receiver and its worker.
 #[derive(Default)]
@@ -167,8 +167,37 @@ pub(crate) async fn catch_panic<T>(fut: impl Future<Output = T>) -> Result<T, Si
     .await
 }
 
+/// The receiver's handle on its sink: [`DynSink`] and a batch send.
+pub(crate) trait SinkObject: DynSink {
+    /// Sends `events` in order until one fails, counting in `sent` those the
+    /// sink accepted: one allocation for the batch instead of one per event.
+    fn send_all_boxed<'a>(&'a self, events: Vec<Event>, sent: &'a mut usize) -> SinkFuture<'a>;
+}
+
+impl<S: Sink> SinkObject for S {
+    fn send_all_boxed<'a>(&'a self, events: Vec<Event>, sent: &'a mut usize) -> SinkFuture<'a> {
+        Box::pin(async move {
+            for event in events {
+                self.send(event).await?;
+                *sent += 1;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Sends `events` in order until one fails, catching panics in the sink;
+/// `sent` counts those the sink accepted.
+pub(crate) async fn send_all(
+    sink: &dyn SinkObject,
+    events: Vec<Event>,
+    sent: &mut usize,
+) -> Result<(), SinkError> {
+    catch_panic(sink.send_all_boxed(events, sent)).await?
+}
+
 /// Sends one event, catching panics in the sink, and returns the outcome.
-pub(crate) async fn send(sink: &dyn DynSink, event: Event) -> Result<(), SinkError> {
+pub(crate) async fn send<S: DynSink + ?Sized>(sink: &S, event: Event) -> Result<(), SinkError> {
     let fut = catch_unwind(AssertUnwindSafe(|| sink.send_boxed(event)))
         .map_err(|_| SinkError::new("the sink panicked"))?;
     catch_panic(fut).await?
@@ -193,7 +222,7 @@ pub(crate) async fn send(sink: &dyn DynSink, event: Event) -> Result<(), SinkErr
 /// ```
 pub struct DeliveryWorker {
     pub(crate) queue: Arc<Queue>,
-    pub(crate) sink: Arc<dyn DynSink>,
+    pub(crate) sink: Arc<dyn SinkObject>,
     pub(crate) counters: Arc<Counters>,
 }
 

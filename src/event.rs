@@ -26,7 +26,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::payload::{Alert, Status, Webhook};
+use crate::payload::{Alert, Status, Str, Webhook};
 
 /// One `infrastructure_alert` event, ready to send.
 ///
@@ -46,6 +46,64 @@ pub struct Event {
     key: Bytes,
     fingerprint_len: usize,
     status: Status,
+}
+
+/// The JSON before each value but the receiver (see [`EventWriter`] for the rest).
+const PIECES: [&[u8]; 8] = [
+    br#"{"type":"infrastructure_alert","data":{"alertname":""#,
+    br#"","status":""#,
+    br#"","severity":""#,
+    br#"","component":""#,
+    br#"","summary":""#,
+    br#"","description":""#,
+    br#"","started_at":""#,
+    br#"","fingerprint":""#,
+];
+
+const PIECES_LEN: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < PIECES.len() {
+        n += PIECES[i].len();
+        i += 1;
+    }
+    n
+};
+
+/// Room for a few escapes before the buffer would grow.
+const ESCAPE_SLACK: usize = 32;
+
+/// The labels and annotations that the event and the log line use, found in
+/// one pass over each list (the last of a repeated key wins, as in [`Pairs::get`](crate::payload::Pairs::get)).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Fields<'s> {
+    pub(crate) alertname: Option<&'s Str<'s>>,
+    pub(crate) severity: Option<&'s Str<'s>>,
+    pub(crate) component: Option<&'s Str<'s>>,
+    pub(crate) summary: Option<&'s Str<'s>>,
+    pub(crate) description: Option<&'s Str<'s>>,
+}
+
+impl<'s> Fields<'s> {
+    pub(crate) fn of(alert: &'s Alert<'_>) -> Self {
+        let mut f = Fields::default();
+        for (key, value) in &alert.labels.0 {
+            match key.as_str() {
+                "alertname" => f.alertname = Some(value),
+                "severity" => f.severity = Some(value),
+                "component" => f.component = Some(value),
+                _ => {}
+            }
+        }
+        for (key, value) in &alert.annotations.0 {
+            match key.as_str() {
+                "summary" => f.summary = Some(value),
+                "description" => f.description = Some(value),
+                _ => {}
+            }
+        }
+        f
+    }
 }
 
 /// The severities the contract knows; anything else is reported as `info`.
@@ -79,41 +137,7 @@ impl Event {
     /// assert!(json.starts_with(br#"{"type":"infrastructure_alert","data":{"alertname":"unknown""#));
     /// ```
     pub fn new(hook: &Webhook<'_>, alert: &Alert<'_>) -> Event {
-        let labels = &alert.labels;
-        let annotations = &alert.annotations;
-        let fields: [(&str, &str); 9] = [
-            ("alertname", labels.get("alertname").unwrap_or("unknown")),
-            ("status", alert.status.as_str()),
-            ("severity", severity(labels.get("severity"))),
-            ("component", labels.get("component").unwrap_or("unknown")),
-            ("summary", annotations.get("summary").unwrap_or("")),
-            ("description", annotations.get("description").unwrap_or("")),
-            ("started_at", alert.starts_at.as_str()),
-            ("fingerprint", &alert.fingerprint),
-            ("receiver", &hook.receiver),
-        ];
-        let len: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
-        let mut out = Vec::with_capacity(len + 48);
-        out.extend_from_slice(br#"{"type":"infrastructure_alert","data":{"#);
-        for (i, (key, value)) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.push(b'"');
-            out.extend_from_slice(key.as_bytes());
-            out.extend_from_slice(b"\":");
-            write_json_str(&mut out, value);
-        }
-        out.extend_from_slice(b"}}");
-        let json_len = out.len();
-        crate::dedup::write_key(&mut out, alert);
-        let buf = Bytes::from(out);
-        Event {
-            json: buf.slice(..json_len),
-            key: buf.slice(json_len..),
-            fingerprint_len: alert.fingerprint.len(),
-            status: alert.status,
-        }
+        EventWriter::new(hook, false).event(alert, &Fields::of(alert))
     }
 
     /// Rebuilds an event from its JSON, as another process wrote it (for
@@ -221,6 +245,91 @@ impl Event {
     }
 }
 
+/// Writes the events of one notification; what its alerts share (the receiver
+/// and the end of the JSON) is written once.
+pub(crate) struct EventWriter {
+    /// `","receiver":"<receiver>"}}`
+    tail: Vec<u8>,
+    parsed: bool,
+}
+
+impl EventWriter {
+    /// With `parsed`, `hook` came from [`Webhook::from_slice`]: a string that
+    /// the parse borrowed from the body had no escape there (a JSON string
+    /// cannot hold `"`, `\` or a control character unescaped), so it is
+    /// copied without a look for characters to escape.
+    pub(crate) fn new(hook: &Webhook<'_>, parsed: bool) -> Self {
+        let mut tail = Vec::with_capacity(hook.receiver.len() + 20);
+        tail.extend_from_slice(br#"","receiver":""#);
+        write_escaped(&mut tail, &hook.receiver);
+        tail.extend_from_slice(br#""}}"#);
+        EventWriter { tail, parsed }
+    }
+
+    /// The event of `alert`, one of the hook's alerts, with its [`Fields`].
+    pub(crate) fn event(&self, alert: &Alert<'_>, fields: &Fields<'_>) -> Event {
+        // Each value, and whether it may need escaping.
+        fn value<'s>(
+            s: Option<&'s Str<'_>>,
+            default: &'static str,
+            parsed: bool,
+        ) -> (&'s str, bool) {
+            match s {
+                Some(s) => (s.as_str(), !(parsed && matches!(s.0, Cow::Borrowed(_)))),
+                None => (default, false),
+            }
+        }
+        let text = |s, default| value(s, default, self.parsed);
+        let values: [(&str, bool); 8] = [
+            text(fields.alertname, "unknown"),
+            (alert.status.as_str(), false),
+            (severity(fields.severity.map(Str::as_str)), false),
+            text(fields.component, "unknown"),
+            text(fields.summary, ""),
+            text(fields.description, ""),
+            // A `Timestamp` is always valid RFC 3339: nothing to escape.
+            (alert.starts_at.as_str(), false),
+            text(Some(&alert.fingerprint), ""),
+        ];
+        // Room for the JSON and for the dedup key after it.
+        let len: usize = values.iter().map(|(v, _)| v.len()).sum::<usize>()
+            + PIECES_LEN
+            + self.tail.len()
+            + ESCAPE_SLACK
+            + crate::dedup::key_len(alert);
+        let mut out = Vec::with_capacity(len);
+        let mut put = |piece: &[u8], (value, check): (&str, bool)| {
+            out.extend_from_slice(piece);
+            if check {
+                write_escaped(&mut out, value);
+            } else {
+                out.extend_from_slice(value.as_bytes());
+            }
+        };
+        // Unrolled, so that each piece's length is a constant.
+        let [v0, v1, v2, v3, v4, v5, v6, v7] = values;
+        put(PIECES[0], v0);
+        put(PIECES[1], v1);
+        put(PIECES[2], v2);
+        put(PIECES[3], v3);
+        put(PIECES[4], v4);
+        put(PIECES[5], v5);
+        put(PIECES[6], v6);
+        put(PIECES[7], v7);
+        out.extend_from_slice(&self.tail);
+        let json_len = out.len();
+        crate::dedup::write_key(&mut out, alert);
+        let mut json = Bytes::from(out);
+        let key = json.split_off(json_len);
+        Event {
+            json,
+            key,
+            fingerprint_len: alert.fingerprint.len(),
+            status: alert.status,
+        }
+    }
+}
+
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Event")
@@ -233,21 +342,20 @@ impl fmt::Debug for Event {
 /// anything needed escaping.
 pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) -> bool {
     out.push(b'"');
+    let escaped = write_escaped(out, s);
+    out.push(b'"');
+    escaped
+}
+
+/// Writes the inside of `s` as a JSON string; returns whether anything needed escaping.
+fn write_escaped(out: &mut Vec<u8>, s: &str) -> bool {
     let bytes = s.as_bytes();
-    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    if !bytes.iter().any(|&b| needs(b)) {
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return false;
-    }
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !needs(b) {
-            continue;
-        }
+    while let Some(i) = first_escape(&bytes[start..]) {
+        let i = start + i;
         out.extend_from_slice(&bytes[start..i]);
         start = i + 1;
-        match b {
+        match bytes[i] {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
@@ -255,7 +363,7 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) -> bool {
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
+            b => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
@@ -264,8 +372,65 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) -> bool {
         }
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-    true
+    start > 0
+}
+
+/// The index of the first byte that JSON must escape (`"`, `\\` or a control
+/// character below 0x20), looking at 8 bytes at a time.
+fn first_escape(bytes: &[u8]) -> Option<usize> {
+    // 16 bytes at a time: one branch for two words.
+    let mut pairs = bytes.chunks_exact(16);
+    for (n, pair) in pairs.by_ref().enumerate() {
+        let (Some(a), Some(b)) = (pair.first_chunk::<8>(), pair.last_chunk::<8>()) else {
+            break;
+        };
+        let (a, b) = (escape_mask(*a), escape_mask(*b));
+        if a | b != 0 {
+            let i = if a != 0 {
+                a.trailing_zeros()
+            } else {
+                64 + b.trailing_zeros()
+            };
+            return Some(16 * n + i as usize / 8);
+        }
+    }
+    let rest = pairs.remainder();
+    let at = bytes.len() - rest.len();
+    if let Some(word) = rest.first_chunk::<8>() {
+        if let Some(i) = word_escape(*word) {
+            return Some(at + i);
+        }
+    }
+    if rest.len() % 8 == 0 {
+        return None;
+    }
+    // The tail: the last 8 bytes again if there are that many (those already
+    // seen had no match, so the first match is in the tail), else one by one.
+    match bytes.last_chunk::<8>() {
+        Some(word) => word_escape(*word).map(|i| bytes.len() - 8 + i),
+        None => rest
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\'),
+    }
+}
+
+/// The index of the first byte of `word` that JSON must escape.
+fn word_escape(word: [u8; 8]) -> Option<usize> {
+    let hit = escape_mask(word);
+    (hit != 0).then(|| hit.trailing_zeros() as usize / 8)
+}
+
+/// The high bit of each byte of `word` that JSON must escape; the lowest set
+/// bit is exact (borrows only run upwards from a match), higher ones may not be.
+fn escape_mask(word: [u8; 8]) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    let x = u64::from_le_bytes(word);
+    let control = x.wrapping_sub(ONES * 0x20) & !x;
+    let q = x ^ (ONES * u64::from(b'"'));
+    let quote = q.wrapping_sub(ONES) & !q;
+    let b = x ^ (ONES * u64::from(b'\\'));
+    let backslash = b.wrapping_sub(ONES) & !b;
+    (control | quote | backslash) & (ONES << 7)
 }
 
 #[cfg(test)]
@@ -326,10 +491,15 @@ mod tests {
             let Ok(hook) = Webhook::from_slice(&body) else {
                 continue;
             };
+            // The receiver's own path: strings borrowed from the body are copied unchecked.
+            let parsed = EventWriter::new(&hook, true);
             for alert in &hook.alerts {
                 let event = Event::new(&hook, alert);
                 assert_eq!(event.json()[..], serde_reference(&hook, alert)[..]);
                 assert_eq!(event.fingerprint(), &*alert.fingerprint);
+                let fast = parsed.event(alert, &Fields::of(alert));
+                assert_eq!(fast.json(), event.json());
+                assert_eq!(fast.dedup_key(), event.dedup_key());
                 alerts += 1;
             }
         }
@@ -351,6 +521,53 @@ mod tests {
         let mut plain = Vec::new();
         assert!(!write_json_str(&mut plain, "ünï ✓ <b>&amp;</b>"));
         assert_eq!(plain, serde_json::to_vec("ünï ✓ <b>&amp;</b>").unwrap());
+    }
+
+    #[test]
+    fn writer_finds_escapes_at_every_offset_of_a_word() {
+        // Neighbours of the escaped bytes: a match must not hide or fake another.
+        let specials = [
+            "\"", "\\", "\n", "\u{1f}", "\0", " ", "!", "#", "[", "]", "\u{7f}", "ü", "\u{2028}",
+        ];
+        for len in 0..40 {
+            for at in 0..len {
+                for a in specials {
+                    for b in ["x", "\u{1f}", "\""] {
+                        let s: String = (0..len)
+                            .map(|i| {
+                                if i == at {
+                                    a
+                                } else if i == at + 3 {
+                                    b
+                                } else {
+                                    "y"
+                                }
+                            })
+                            .collect();
+                        let mut ours = Vec::new();
+                        let escaped = write_json_str(&mut ours, &s);
+                        let reference = serde_json::to_vec(&s).unwrap();
+                        assert_eq!(ours, reference, "{s:?}");
+                        assert_eq!(escaped, reference.len() != s.len() + 2, "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_keys_take_the_last_value() {
+        let body = br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f","labels":{"severity":"info","alertname":"A","severity":"critical","alertname":"B"},"annotations":{"summary":"s1","summary":"s\n2"}}]}"#;
+        let hook = Webhook::from_slice(body).unwrap();
+        let alert = &hook.alerts[0];
+        let fields = Fields::of(alert);
+        assert_eq!(
+            fields.severity.map(Str::as_str),
+            alert.labels.get("severity")
+        );
+        assert_eq!(fields.alertname.map(Str::as_str), Some("B"));
+        let event = EventWriter::new(&hook, true).event(alert, &fields);
+        assert_eq!(event.json()[..], serde_reference(&hook, alert)[..]);
     }
 
     #[test]
@@ -382,7 +599,10 @@ mod tests {
     fn escaped_fingerprint_is_kept_whole() {
         let body = br#"{"groupKey":"g","status":"firing","receiver":"r\n","alerts":[{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"x\ny"}]}"#;
         let hook = Webhook::from_slice(body).unwrap();
-        let event = Event::new(&hook, &hook.alerts[0]);
+        let alert = &hook.alerts[0];
+        let event = Event::new(&hook, alert);
+        let fast = EventWriter::new(&hook, true).event(alert, &Fields::of(alert));
+        assert_eq!(fast.json(), event.json());
         assert_eq!(event.fingerprint(), "x\ny");
         assert_eq!(
             event.json()[..],

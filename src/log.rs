@@ -30,7 +30,8 @@ use std::fmt;
 
 use tracing::Level;
 
-use crate::payload::{Alert, Status, Webhook};
+use crate::event::Fields;
+use crate::payload::{Alert, Status, Str, Webhook};
 
 /// The `tracing` target of every line this crate logs.
 pub const TARGET: &str = "alertmanager_webhook";
@@ -90,15 +91,15 @@ impl fmt::Debug for Escaped<'_> {
 }
 
 /// Logs one alert's line.
-pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>) {
-    let severity = alert.labels.get("severity");
+pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) {
+    let severity = fields.severity.map(Str::as_str);
     let level = level(alert.status, severity);
     if !tracing::level_enabled!(level) {
         return;
     }
-    let name = Escaped(alert.labels.get("alertname").unwrap_or("unknown"));
+    let name = Escaped(fields.alertname.map_or("unknown", Str::as_str));
     let sev = Escaped(severity.unwrap_or("info"));
-    let component = Escaped(alert.labels.get("component").unwrap_or("unknown"));
+    let component = Escaped(fields.component.map_or("unknown", Str::as_str));
     let fingerprint = Escaped(&alert.fingerprint);
     let receiver = Escaped(&hook.receiver);
     let group_key = Escaped(&hook.group_key);
@@ -118,9 +119,8 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>) {
         );
         return;
     }
-    let annotations = &alert.annotations;
-    let description = annotations.get("description");
-    let description = Escaped(description.or(annotations.get("summary")).unwrap_or(""));
+    let description = fields.description.or(fields.summary);
+    let description = Escaped(description.map_or("", Str::as_str));
     match level {
         Level::ERROR => line!(
             Level::ERROR,

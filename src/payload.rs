@@ -139,11 +139,16 @@ impl<'a> Pairs<'a> {
     /// assert_eq!(p.get("a"), Some("2"));
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.get_str(name).map(Str::as_str)
+    }
+
+    /// [`get`](Pairs::get), as the `Str` itself.
+    pub(crate) fn get_str(&self, name: &str) -> Option<&Str<'a>> {
         self.0
             .iter()
             .rev()
             .find(|(k, _)| **k == *name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// The entries in body order.
@@ -616,7 +621,14 @@ impl<'a> Webhook<'a> {
     /// assert!(Webhook::from_slice(b"[]").is_err());
     /// ```
     pub fn from_slice(body: &'a [u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(body)
+        // A body that is UTF-8 as a whole parses as `str`: serde_json then skips
+        // its UTF-8 check of every string, and answers exactly as from bytes.
+        // Other bodies take the byte path (serde_json does not check the bytes
+        // of ignored values, so such a body may still be accepted).
+        match std::str::from_utf8(body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(body),
+        }
     }
 
     /// An owned copy that no longer borrows from the body.
@@ -900,6 +912,32 @@ mod tests {
         let body = br#"{"groupKey":"g","status":"resolved","status":"firing","receiver":"r","alerts":[],"orgId":1,"x":{"y":[null]}}"#;
         let hook = Webhook::from_slice(body).unwrap();
         assert_eq!(hook.status, Status::Firing);
+    }
+
+    #[test]
+    fn invalid_utf8_is_judged_as_serde_json_judges_bytes() {
+        let body = |receiver: &[u8], ignored: &[u8]| {
+            let mut b = br#"{"groupKey":"g","status":"firing","alerts":[],"receiver":""#.to_vec();
+            b.extend_from_slice(receiver);
+            b.extend_from_slice(br#"","orgId":[""#);
+            b.extend_from_slice(ignored);
+            b.extend_from_slice(br#""]}"#);
+            b
+        };
+        // serde_json does not check the bytes of ignored strings; the str path must not either.
+        let ignored = body(b"r", b"\xff\xfe");
+        assert_eq!(Webhook::from_slice(&ignored).unwrap().receiver, "r");
+        for bad in [
+            body(b"\xff", b"x"),
+            body(b"\xc3", b"\xff"),
+            body(b"r\xed\xa0\x80", b"x"),
+        ] {
+            let ours = Webhook::from_slice(&bad).unwrap_err().to_string();
+            let bytes = serde_json::from_slice::<Webhook<'_>>(&bad).unwrap_err();
+            assert_eq!(ours, bytes.to_string());
+        }
+        let valid = body("ünï".as_bytes(), "✓".as_bytes());
+        assert_eq!(Webhook::from_slice(&valid).unwrap().receiver, "ünï");
     }
 
     #[test]

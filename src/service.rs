@@ -17,12 +17,13 @@ use tower::Service;
 
 use crate::body;
 use crate::dedup::{self, Dedup, DedupCache};
-use crate::delivery::{Counters, DeliveryWorker, Queue, Stats};
+use crate::delivery::{self, Counters, DeliveryWorker, Queue, SinkObject, Stats};
+use crate::event::{EventWriter, Fields};
 use crate::log::{self, Escaped, TARGET};
 use crate::metrics::{self, Timer};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
-use crate::sink::{BoxError, DynSink, Sink};
+use crate::sink::{BoxError, Sink};
 use crate::{Event, event, validation};
 
 /// Receives Alertmanager webhook notifications.
@@ -54,7 +55,7 @@ pub struct AlertReceiver {
 
 struct Inner {
     body_limit: usize,
-    sink: Option<Arc<dyn DynSink>>,
+    sink: Option<Arc<dyn SinkObject>>,
     /// `Some` when events go through the queue; `None` in acknowledged mode or without a sink.
     queue: Option<Arc<Queue>>,
     #[cfg(feature = "tokio")]
@@ -96,7 +97,7 @@ impl fmt::Debug for AlertReceiver {
 #[must_use]
 pub struct Builder {
     body_limit: usize,
-    sink: Option<Arc<dyn DynSink>>,
+    sink: Option<Arc<dyn SinkObject>>,
     queue_capacity: usize,
     #[cfg(feature = "tokio")]
     ack_timeout: Option<Duration>,
@@ -381,10 +382,14 @@ impl Inner {
         } else {
             0
         });
+        // The hook came from `validation::parse`.
+        let writer = self.sink.as_ref().map(|_| EventWriter::new(hook, true));
         let mut claimed = Vec::new();
         let mut duplicates = 0;
         for alert in &hook.alerts {
-            metrics::alert(alert.status, event::severity(alert.labels.get("severity")));
+            let fields = Fields::of(alert);
+            let severity = fields.severity.map(|s| s.as_str());
+            metrics::alert(alert.status, event::severity(severity));
             if let Some(cache) = &self.dedup {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
@@ -395,9 +400,9 @@ impl Inner {
                 }
                 claimed.push(key);
             }
-            log::alert(hook, alert);
-            if self.sink.is_some() {
-                events.push(Event::new(hook, alert));
+            log::alert(hook, alert, &fields);
+            if let Some(writer) = &writer {
+                events.push(writer.event(alert, &fields));
             }
         }
         self.counters.duplicates(duplicates);
@@ -439,14 +444,8 @@ impl Inner {
         };
         let total = events.len();
         let mut done = 0;
-        let outcome = tokio::time::timeout(timeout, async {
-            for event in events {
-                crate::delivery::send(&**sink, event).await?;
-                done += 1;
-            }
-            Ok::<_, crate::sink::SinkError>(())
-        })
-        .await;
+        let outcome =
+            tokio::time::timeout(timeout, delivery::send_all(&**sink, events, &mut done)).await;
         self.counters.delivered(done);
         let error = match outcome {
             Ok(Ok(())) => return None,
