@@ -12,7 +12,9 @@ use std::task::{Poll, Waker};
 use crate::Event;
 use crate::log::TARGET;
 use crate::metrics;
-use crate::sink::{DynSink, Sink, SinkError, SinkFuture};
+#[cfg(feature = "tokio")]
+use crate::sink::SinkFuture;
+use crate::sink::{DynSink, Sink, SinkError};
 
 /// Counters shared by the receiver and its worker.
 #[derive(Default)]
@@ -64,6 +66,17 @@ impl Counters {
         metrics::failed(n);
     }
 
+    /// Counts one delivery's outcome; a failure is logged, since that event is lost.
+    fn record(&self, outcome: Result<(), SinkError>) {
+        match outcome {
+            Ok(()) => self.delivered(1),
+            Err(error) => {
+                self.failed(1);
+                tracing::warn!(target: TARGET, %error, "sink failed to take an event; it is lost");
+            }
+        }
+    }
+
     pub(crate) fn duplicates(&self, n: usize) {
         self.duplicates.fetch_add(n as u64, Relaxed);
         metrics::duplicates(n);
@@ -72,6 +85,8 @@ impl Counters {
 
 struct State {
     events: VecDeque<Event>,
+    /// The worker holds an event it is delivering.
+    busy: bool,
     waker: Option<Waker>,
     closed: bool,
 }
@@ -87,6 +102,7 @@ impl Queue {
         Queue {
             state: Mutex::new(State {
                 events: VecDeque::new(),
+                busy: false,
                 waker: None,
                 closed: false,
             }),
@@ -100,19 +116,29 @@ impl Queue {
     }
 
     /// Enqueues what fits; returns how many events did not fit.
-    pub(crate) fn push(&self, events: impl ExactSizeIterator<Item = Event>) -> usize {
-        let total = events.len();
+    pub(crate) fn push(&self, events: impl Iterator<Item = Event>) -> usize {
         let mut state = self.lock();
-        let room = self.capacity.saturating_sub(state.events.len());
-        let before = state.events.len();
-        state.events.extend(events.take(room));
+        let (before, mut lost) = (state.events.len(), 0);
+        for event in events {
+            if state.events.len() < self.capacity {
+                state.events.push_back(event);
+            } else {
+                lost += 1;
+            }
+        }
         metrics::queued((state.events.len() - before) as isize);
         let waker = state.waker.take();
         drop(state);
         if let Some(w) = waker {
             w.wake();
         }
-        total.saturating_sub(room)
+        lost
+    }
+
+    /// Nothing is waiting or being delivered: an event handed over now keeps its order.
+    fn is_idle(&self) -> bool {
+        let state = self.lock();
+        state.events.is_empty() && !state.busy
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -133,8 +159,11 @@ impl Queue {
     async fn next(&self) -> Option<Event> {
         poll_fn(|cx| {
             let mut state = self.lock();
+            // The worker asks for the next event once it is done with the last one.
+            state.busy = false;
             if let Some(event) = state.events.pop_front() {
                 metrics::queued(-1);
+                state.busy = true;
                 return Poll::Ready(Some(event));
             }
             if state.closed {
@@ -171,10 +200,12 @@ pub(crate) async fn catch_panic<T>(fut: impl Future<Output = T>) -> Result<T, Si
 pub(crate) trait SinkObject: DynSink {
     /// Sends `events` in order until one fails, counting in `sent` those the
     /// sink accepted: one allocation for the batch instead of one per event.
+    #[cfg(feature = "tokio")]
     fn send_all_boxed<'a>(&'a self, events: Vec<Event>, sent: &'a mut usize) -> SinkFuture<'a>;
 }
 
 impl<S: Sink> SinkObject for S {
+    #[cfg(feature = "tokio")]
     fn send_all_boxed<'a>(&'a self, events: Vec<Event>, sent: &'a mut usize) -> SinkFuture<'a> {
         Box::pin(async move {
             for event in events {
@@ -188,6 +219,7 @@ impl<S: Sink> SinkObject for S {
 
 /// Sends `events` in order until one fails, catching panics in the sink;
 /// `sent` counts those the sink accepted.
+#[cfg(feature = "tokio")]
 pub(crate) async fn send_all(
     sink: &dyn SinkObject,
     events: Vec<Event>,
@@ -246,13 +278,29 @@ impl DeliveryWorker {
     /// ```
     pub async fn run(self) {
         while let Some(event) = self.queue.next().await {
-            match send(&*self.sink, event).await {
-                Ok(()) => self.counters.delivered(1),
-                Err(error) => {
-                    self.counters.failed(1);
-                    tracing::warn!(target: TARGET, %error, "sink failed to take an event; it is lost");
-                }
+            self.counters.record(send(&*self.sink, event).await);
+        }
+    }
+}
+
+/// Hands a request's events to `sink` at once while it takes them without
+/// waiting ([`Sink::try_send`]) and nothing is queued before them, and queues
+/// the rest in order. Returns how many did not fit in the queue.
+pub(crate) fn dispatch(
+    queue: &Queue,
+    sink: &dyn SinkObject,
+    counters: &Counters,
+    events: Vec<Event>,
+) -> usize {
+    let mut events = events.into_iter();
+    if queue.is_idle() {
+        for event in events.by_ref() {
+            match catch_unwind(AssertUnwindSafe(|| sink.try_send_dyn(event))) {
+                Ok(Ok(outcome)) => counters.record(outcome),
+                Ok(Err(event)) => return queue.push(std::iter::once(event).chain(events)),
+                Err(_) => counters.record(Err(SinkError::new("the sink panicked"))),
             }
         }
     }
+    queue.push(events)
 }

@@ -15,6 +15,8 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower::Service;
 
+#[cfg(feature = "tokio")]
+use crate::Event;
 use crate::body;
 use crate::dedup::{self, Dedup, DedupCache};
 use crate::delivery::{self, Counters, DeliveryWorker, Queue, SinkObject, Stats};
@@ -24,7 +26,7 @@ use crate::metrics::{self, Timer};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
 use crate::sink::{BoxError, Sink};
-use crate::{Event, event, validation};
+use crate::{event, validation};
 
 /// Receives Alertmanager webhook notifications.
 ///
@@ -119,7 +121,7 @@ impl fmt::Debug for Builder {
 pub const DEFAULT_BODY_LIMIT: usize = 4 << 20;
 
 /// The default capacity of the delivery queue, in events.
-pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 
 impl AlertReceiver {
     /// Starts configuring a receiver.
@@ -407,8 +409,8 @@ impl Inner {
         }
         self.counters.duplicates(duplicates);
         let accepted = hook.alerts.len() - duplicates;
-        if let Some(queue) = &self.queue {
-            let lost = queue.push(events.into_iter());
+        if let (Some(queue), Some(sink)) = (&self.queue, &self.sink) {
+            let lost = delivery::dispatch(queue, &**sink, &self.counters, events);
             if lost > 0 {
                 self.counters.dropped(lost);
                 tracing::warn!(target: TARGET, lost, receiver = %Escaped(&hook.receiver),

@@ -89,6 +89,35 @@ impl StdError for SinkError {
 pub trait Sink: Send + Sync + 'static {
     /// Accepts one event; resolves once it is delivered or has failed.
     fn send(&self, event: Event) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Takes `event` at once, if this sink can without waiting (a channel
+    /// send, a closure): `Ok` with the outcome. `Err` hands the event back, and
+    /// it goes through the delivery queue and [`send`](Sink::send); that is the
+    /// default.
+    ///
+    /// In the default mode the receiver tries this first whenever nothing is
+    /// waiting in its queue, so such sinks get each event on the request's own
+    /// thread, with no task woken and no queue to overflow.
+    ///
+    /// ```
+    /// use alertmanager_webhook::sink::{Sink, SinkError};
+    /// use alertmanager_webhook::Event;
+    ///
+    /// struct Counter(std::sync::atomic::AtomicUsize);
+    ///
+    /// impl Sink for Counter {
+    ///     async fn send(&self, event: Event) -> Result<(), SinkError> {
+    ///         self.try_send(event).unwrap_or(Ok(()))
+    ///     }
+    ///     fn try_send(&self, _: Event) -> Result<Result<(), SinkError>, Event> {
+    ///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///         Ok(Ok(()))
+    ///     }
+    /// }
+    /// ```
+    fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+        Err(event)
+    }
 }
 
 /// A boxed future of a [`DynSink`].
@@ -104,11 +133,18 @@ pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SinkError>> + S
 pub trait DynSink: Send + Sync + 'static {
     /// [`Sink::send`], boxed.
     fn send_boxed(&self, event: Event) -> SinkFuture<'_>;
+
+    /// [`Sink::try_send`].
+    fn try_send_dyn(&self, event: Event) -> Result<Result<(), SinkError>, Event>;
 }
 
 impl<S: Sink> DynSink for S {
     fn send_boxed(&self, event: Event) -> SinkFuture<'_> {
         Box::pin(self.send(event))
+    }
+
+    fn try_send_dyn(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+        self.try_send(event)
     }
 }
 
@@ -119,17 +155,29 @@ impl Sink for BoxSink {
     fn send(&self, event: Event) -> impl Future<Output = Result<(), SinkError>> + Send {
         (**self).send_boxed(event)
     }
+
+    fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+        (**self).try_send_dyn(event)
+    }
 }
 
 impl Sink for Arc<dyn DynSink> {
     fn send(&self, event: Event) -> impl Future<Output = Result<(), SinkError>> + Send {
         (**self).send_boxed(event)
     }
+
+    fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+        (**self).try_send_dyn(event)
+    }
 }
 
 impl<S: Sink> Sink for Arc<S> {
     fn send(&self, event: Event) -> impl Future<Output = Result<(), SinkError>> + Send {
         (**self).send(event)
+    }
+
+    fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+        (**self).try_send(event)
     }
 }
 
@@ -150,6 +198,10 @@ pub struct NoSink;
 impl Sink for NoSink {
     async fn send(&self, _event: Event) -> Result<(), SinkError> {
         Ok(())
+    }
+
+    fn try_send(&self, _event: Event) -> Result<Result<(), SinkError>, Event> {
+        Ok(Ok(()))
     }
 }
 
@@ -179,6 +231,10 @@ where
 {
     fn send(&self, event: Event) -> impl Future<Output = Result<(), SinkError>> + Send {
         std::future::ready((self.0)(event))
+    }
+
+    fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+        Ok((self.0)(event))
     }
 }
 
@@ -277,9 +333,13 @@ mod channels {
 
     impl Sink for BroadcastSink {
         async fn send(&self, event: Event) -> Result<(), SinkError> {
+            self.try_send(event).unwrap_or(Ok(()))
+        }
+
+        fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
             // An error here only means that nobody is subscribed right now.
             let _ = self.0.send(event);
-            Ok(())
+            Ok(Ok(()))
         }
     }
 
@@ -314,6 +374,17 @@ mod channels {
                 .send(event)
                 .await
                 .map_err(|_| SinkError::new("the mpsc receiver was dropped"))
+        }
+
+        fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+            match self.0.try_send(event) {
+                Ok(()) => Ok(Ok(())),
+                // No room now: the queue keeps it and `send` waits for room.
+                Err(mpsc::error::TrySendError::Full(event)) => Err(event),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    Ok(Err(SinkError::new("the mpsc receiver was dropped")))
+                }
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use alertmanager_webhook::auth::Auth;
-use alertmanager_webhook::sink::{SinkError, sink_fn};
+use alertmanager_webhook::sink::{Sink, SinkError};
 use alertmanager_webhook::{AlertReceiver, DRAIN_LIMIT, Dedup};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -148,10 +148,10 @@ async fn metrics_count_known_traffic() {
     assert_eq!(http(addr, &big, b"").await.0, 413);
     wait_for(addr, "alertmanager_webhook_events_delivered_total", 5.0).await;
 
-    // A receiver whose sink fails, with dedup, its worker not started yet: events wait.
-    let failing = sink_fn(|_| Err(SinkError::new("down")));
+    // A receiver whose (asynchronous) sink fails, with dedup, its worker not started yet:
+    // events wait in the queue.
     let (failing, worker) = AlertReceiver::builder()
-        .sink(failing)
+        .sink(Failing)
         .dedup(Dedup::new())
         .build_with_worker();
     assert_eq!(oneshot(&failing, fixture("14")).await, 200);
@@ -224,4 +224,13 @@ async fn metrics_count_known_traffic() {
         "# HELP alertmanager_webhook_requests_total Webhook requests answered, by HTTP status code."
     ));
     dashboard.close_clients();
+}
+
+/// A sink that refuses every event, and only asynchronously, so events go through the queue.
+struct Failing;
+
+impl Sink for Failing {
+    async fn send(&self, _: alertmanager_webhook::Event) -> Result<(), SinkError> {
+        Err(SinkError::new("down"))
+    }
 }

@@ -490,3 +490,56 @@ fn the_receiver_is_a_cheap_clone_send_sync_service() {
     let fut = tower::Service::call(&mut receiver, post(fixture("01-")));
     assert_send(&fut);
 }
+
+#[tokio::test]
+async fn a_sink_that_takes_events_at_once_gets_them_without_the_worker() {
+    // The worker is never spawned: only the immediate path can deliver.
+    let (tx, mut rx) = tokio::sync::broadcast::channel(16);
+    let (receiver, _worker) = AlertReceiver::builder()
+        .sink(alertmanager_webhook::sink::BroadcastSink::new(tx))
+        .build_with_worker();
+    assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
+    let fingerprints: Vec<_> = (0..3)
+        .map(|_| rx.try_recv().unwrap().fingerprint().to_owned())
+        .collect();
+    assert_eq!(
+        fingerprints,
+        ["bb33632c1a51dd5f", "d7f7514dcdda2f34", "ec48b382ff0ad75f"]
+    );
+    let stats = receiver.stats();
+    assert_eq!((stats.delivered, stats.queued, stats.dropped), (3, 0, 0));
+}
+
+#[tokio::test]
+async fn events_keep_their_order_when_a_full_channel_sends_the_rest_through_the_queue() {
+    // Room for two: the first two events go at once, the others wait in the queue, in order.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let receiver = AlertReceiver::builder()
+        .sink(alertmanager_webhook::sink::MpscSink::new(tx))
+        .build();
+    for body in ["13-", "14-"] {
+        assert_eq!(send(&receiver, post(fixture(body))).await.0, 200);
+    }
+    assert!(receiver.stats().queued > 0);
+    let mut got = Vec::new();
+    for _ in 0..6 {
+        let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        got.push((event.fingerprint().to_owned(), event.status().as_str()));
+    }
+    let want: Vec<(String, &str)> = [
+        ("bb33632c1a51dd5f", "firing"),
+        ("d7f7514dcdda2f34", "firing"),
+        ("ec48b382ff0ad75f", "firing"),
+        ("bb33632c1a51dd5f", "firing"),
+        ("d7f7514dcdda2f34", "resolved"),
+        ("ec48b382ff0ad75f", "firing"),
+    ]
+    .into_iter()
+    .map(|(f, s)| (f.to_owned(), s))
+    .collect();
+    assert_eq!(got, want);
+    eventually("all delivered", || receiver.stats().delivered == 6).await;
+}
