@@ -32,7 +32,7 @@ report=$OUT/report.md
 {
     echo "soak: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg), wrk -t$THREADS -c$CONNS -d$DURATION"
     echo
-    echo "| sink | req/s | p50 ms | p99 ms | answers by status | socket errors | VmRSS start → end MiB | VmHWM MiB | alerts in 200s seen by wrk | alerts accepted (logged) | delivered | dropped | queued | failed | counters add up |"
+    echo "| sink | req/s | p50 ms | p99 ms | answers by status | socket errors | VmRSS start → end MiB (every 10 s) | VmHWM MiB | alerts in 200s seen by wrk | alerts accepted (logged) | delivered | dropped | queued | failed | counters add up |"
     echo "| --- | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 } >"$report"
 
@@ -44,9 +44,14 @@ for sink in broadcast stalled; do
     url=http://127.0.0.1:$port/api/webhooks/alerts
     for _ in $(seq 100); do curl -s -o /dev/null "$url" && break; sleep 0.05; done
     rss_start=$(rss VmRSS)
+    # VmRSS every 10 s while wrk runs, to see whether it stays flat.
+    (while sleep 10; do rss VmRSS || break; done >"$OUT/$sink.rss" 2>/dev/null) &
+    sampler=$!
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s --latency -s benches/soak.lua "$url" -- tests/fixtures >"$OUT/$sink.wrk"
     rss_end=$(rss VmRSS)
     hwm=$(rss VmHWM)
+    kill "$sampler" 2>/dev/null || true
+    samples=$(awk '{ printf "%s%.1f", sep, $1 / 1024; sep = " " }' "$OUT/$sink.rss")
     kill -TERM "$PID"
     wait "$PID" || true
     PID=
@@ -63,7 +68,7 @@ for sink in broadcast stalled; do
     statuses=$(sed -n 's/^STATUS code=\([^ ]*\) count=\([0-9]*\)/\1: \2/p' "$OUT/$sink.wrk" | grep -v ': 0$' | paste -sd, -)
     printf '| %s | %s | %s | %s | %s | %s | %s → %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
         "$sink" "$(line rps)" "$(div "$(line p50_us)" 1000)" "$(div "$(line p99_us)" 1000)" \
-        "$statuses" "$(line socket_errors)" "$(div "$rss_start" 1024)" "$(div "$rss_end" 1024)" \
+        "$statuses" "$(line socket_errors)" "$(div "$rss_start" 1024)" "$(div "$rss_end" 1024) ($samples)" \
         "$(div "$hwm" 1024)" "$(line alerts_accepted)" "$accepted" "$delivered" "$dropped" "$queued" "$failed" "$ok" >>"$report"
 done
 cat "$report"

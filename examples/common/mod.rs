@@ -39,13 +39,15 @@ pub fn listen_addr() -> SocketAddr {
 /// Logs to stdout, filtered by `RUST_LOG` (default `info`), without colour when `NO_COLOR` is set.
 ///
 /// Lines are written by a background thread that batches them (one `write` per batch rather
-/// than per alert) and never drops any; keep the returned guard alive until the end of `main`:
+/// than per alert) and never drops any (a request waits when 4096 lines are pending); keep the returned guard alive until the end of `main`:
 /// dropping it flushes what is left.
 pub fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    // A small line buffer: the default 128 000 slots are preallocated (about 4 MiB of RSS).
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(4096)
         .lossy(false)
         .finish(std::io::BufWriter::new(std::io::stdout()));
     tracing_subscriber::fmt()
