@@ -4,15 +4,13 @@
 //! which holds this one test only, so nothing else runs alongside it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::task::{Context, Poll};
 
 use alertmanager_webhook::AlertReceiver;
-use bytes::Bytes;
-use http_body::Frame;
 use tower::ServiceExt;
+
+mod stream_body;
+use stream_body::Stream;
 
 struct Counting;
 
@@ -45,28 +43,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// `total` bytes of JSON-ish filler in `chunk`-sized frames, made lazily.
-struct Stream {
-    left: usize,
-    chunk: usize,
-}
-
-impl http_body::Body for Stream {
-    type Data = Bytes;
-    type Error = Infallible;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.left == 0 {
-            return Poll::Ready(None);
-        }
-        let n = self.chunk.min(self.left);
-        self.left -= n;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b' '; n])))))
-    }
-}
-
 #[test]
 fn a_streamed_100_mib_body_never_costs_more_than_the_limit() {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -80,12 +56,7 @@ fn a_streamed_100_mib_body_never_costs_more_than_the_limit() {
             // Lying in both directions: far more, and far less, than is sent.
             request = request.header("content-length", n.to_string());
         }
-        let request = request
-            .body(Stream {
-                left: 100 << 20,
-                chunk: 64 << 10,
-            })
-            .unwrap();
+        let request = request.body(Stream::new(100 << 20, 64 << 10)).unwrap();
         let before = LIVE.load(Relaxed);
         PEAK.store(before, Relaxed);
         let status = runtime

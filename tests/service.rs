@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,6 +15,9 @@ use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tower::ServiceExt;
+
+mod stream_body;
+use stream_body::Stream;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -174,41 +177,13 @@ async fn content_types() {
     }
 }
 
-/// A body that produces `total` bytes in `chunk`-sized frames, lazily, and counts what was pulled.
-struct Stream {
-    left: usize,
-    chunk: usize,
-    pulled: Arc<AtomicUsize>,
-}
-
-impl http_body::Body for Stream {
-    type Data = Bytes;
-    type Error = Infallible;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.left == 0 {
-            return Poll::Ready(None);
-        }
-        let n = self.chunk.min(self.left);
-        self.left -= n;
-        self.pulled.fetch_add(n, SeqCst);
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b' '; n])))))
-    }
-}
-
 #[tokio::test]
 async fn a_100_mib_chunked_body_is_refused_and_drained_only_up_to_the_drain_limit() {
     let limit = 1 << 20;
     let receiver = AlertReceiver::builder().body_limit(limit).build();
-    let pulled = Arc::new(AtomicUsize::new(0));
     let chunk = 64 * 1024;
-    let body = Stream {
-        left: 100 << 20,
-        chunk,
-        pulled: pulled.clone(),
-    };
+    let body = Stream::new(100 << 20, chunk);
+    let pulled = body.pulled.clone();
     let request = Request::post("/").body(body).unwrap();
     let (status, _, text) = send(&receiver, request).await;
     assert_eq!(status, 413);
@@ -228,12 +203,8 @@ async fn a_100_mib_chunked_body_is_refused_and_drained_only_up_to_the_drain_limi
 #[tokio::test]
 async fn a_declared_length_over_the_limit_is_refused_before_reading() {
     let receiver = AlertReceiver::builder().body_limit(1000).build();
-    let pulled = Arc::new(AtomicUsize::new(0));
-    let body = Stream {
-        left: 100 << 20,
-        chunk: 1 << 16,
-        pulled: pulled.clone(),
-    };
+    let body = Stream::new(100 << 20, 1 << 16);
+    let pulled = body.pulled.clone();
     let request = Request::post("/")
         .header("content-length", (100u64 << 20).to_string())
         .body(body)
