@@ -400,7 +400,10 @@ impl Inner {
                         status = alert.status.as_str(), "duplicate alert suppressed");
                     continue;
                 }
-                claimed.push(key);
+                // Only acknowledged mode gives keys back, when its delivery fails.
+                if self.queue.is_none() {
+                    claimed.push(key);
+                }
             }
             log::alert(hook, alert, &fields);
             if let Some(writer) = &writer {

@@ -254,6 +254,7 @@ fn standard_webhooks() {
 #[test]
 fn unusable_secrets_are_refused_when_built() {
     assert_eq!(Signature::grafana("").unwrap_err(), SecretError::Empty);
+    assert_eq!(Signature::grafana(b"").unwrap_err(), SecretError::Empty);
     assert_eq!(
         Signature::standard_webhooks("whsec_").unwrap_err(),
         SecretError::Empty
