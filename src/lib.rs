@@ -53,6 +53,8 @@ mod service;
 #[cfg(feature = "signature")]
 pub mod signature;
 pub mod sink;
+#[cfg(feature = "sonic-rs")]
+mod sonic;
 pub mod validation;
 
 pub use dedup::Dedup;

@@ -626,7 +626,14 @@ impl<'a> Webhook<'a> {
         // Other bodies take the byte path (serde_json does not check the bytes
         // of ignored values, so such a body may still be accepted).
         match std::str::from_utf8(body) {
-            Ok(text) => serde_json::from_str(text),
+            Ok(text) => {
+                // sonic-rs first; any error it finds is judged again by serde_json.
+                #[cfg(feature = "sonic-rs")]
+                if let Some(hook) = crate::sonic::parse(text) {
+                    return Ok(hook);
+                }
+                serde_json::from_str(text)
+            }
             Err(_) => serde_json::from_slice(body),
         }
     }
