@@ -12,7 +12,8 @@
 # Builds: `serde` (default features) and `logoff` (the same with
 # `--features tracing/max_level_off`: logging compiled out, for T4). Each round
 # saves criterion baselines named BUILD-ROUND under target/criterion; nothing
-# is compared against older runs.
+# is compared against older runs. FEATURES (e.g. `FEATURES=sonic-rs`) adds cargo
+# features to both builds.
 #
 #   T1 = parse / scan          (typed, validated parse against serde_json's IgnoredAny scan)
 #   T2 = ack / scan            (whole handler: parse, validate, log, event JSON, send, summary)
@@ -28,8 +29,8 @@ export BENCH_CLOCK=${BENCH_CLOCK:-cpu}
 
 features() {
     case $1 in
-        serde) ;;
-        logoff) echo "--features tracing/max_level_off" ;;
+        serde) [ -z "${FEATURES:-}" ] || echo "--features $FEATURES" ;;
+        logoff) echo "--features tracing/max_level_off${FEATURES:+,$FEATURES}" ;;
     esac
 }
 

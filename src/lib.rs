@@ -32,7 +32,9 @@
 //! [`sink`] (where events go), and the service with its [`Builder`]. Around it:
 //! [`auth`] (shared secrets), [`metrics`] (feature `metrics`), `signature`
 //! (feature `signature`: signed webhooks) and `redis` (feature `redis`: fan-out
-//! and deduplication across replicas through Redis).
+//! and deduplication across replicas through Redis). The feature `sonic-rs`
+//! makes the typed parse try sonic-rs first, with the same answers (see
+//! [`Webhook::from_slice`](payload::Webhook::from_slice)).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 

@@ -1,0 +1,53 @@
+//! One parse mode run a given number of times, for counting instructions with
+//! callgrind (noise-free on a shared machine):
+//!
+//! ```sh
+//! cargo bench --bench instructions --features sonic-rs --no-run   # prints the binary's path
+//! valgrind --tool=callgrind BINARY MODE ALERTS ITERS
+//! ```
+//!
+//! MODE is `scan` (`serde_json::from_slice::<IgnoredAny>`), `parse`
+//! (`validation::parse`, as the handler calls it), `serde` (the serde_json
+//! typed parse alone) or, with the `sonic-rs` feature, `sonic`
+//! (`sonic_rs::from_str::<Webhook>` alone, without the guard). The instructions
+//! of one request are (count at ITERS = 11 − count at ITERS = 1) ÷ 10. Run by
+//! `cargo bench` without arguments it does every mode once as a smoke test.
+
+mod common;
+
+use std::hint::black_box;
+
+use alertmanager_webhook::payload::Webhook;
+use alertmanager_webhook::validation;
+use serde::de::IgnoredAny;
+
+fn run(mode: &str, body: &[u8]) -> bool {
+    let text = std::str::from_utf8(body).expect("the bench bodies are UTF-8");
+    match mode {
+        "scan" => serde_json::from_slice::<IgnoredAny>(body).is_ok(),
+        "parse" => validation::parse(body).is_ok(),
+        "serde" => serde_json::from_str::<Webhook<'_>>(text).is_ok(),
+        #[cfg(feature = "sonic-rs")]
+        "sonic" => sonic_rs::from_str::<Webhook<'_>>(text).is_ok(),
+        _ => panic!("unknown mode {mode}"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, alerts, iters] = &args[..] {
+        let body = common::body(alerts.parse().expect("ALERTS is a number"));
+        for _ in 0..iters.parse::<usize>().expect("ITERS is a number") {
+            assert!(run(mode, black_box(&body)));
+        }
+        return;
+    }
+    let body = common::body(10);
+    let modes: &[&str] = &["scan", "parse", "serde", "sonic"];
+    for mode in modes
+        .iter()
+        .filter(|m| cfg!(feature = "sonic-rs") || **m != "sonic")
+    {
+        assert!(run(mode, &body), "{mode}");
+    }
+}
