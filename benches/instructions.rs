@@ -2,15 +2,13 @@
 //! callgrind (noise-free on a shared machine):
 //!
 //! ```sh
-//! cargo bench --bench instructions --features sonic-rs --no-run   # prints the binary's path
+//! cargo bench --bench instructions --no-run   # prints the binary's path
 //! valgrind --tool=callgrind BINARY MODE ALERTS ITERS
 //! ```
 //!
 //! MODE is `scan` (`serde_json::from_slice::<IgnoredAny>`), `parse`
-//! (`validation::parse`, as the handler calls it), `serde` (the serde_json
-//! typed parse alone) or, with the `sonic-rs` feature, `sonic`
-//! (`sonic_rs::from_str::<Webhook>` alone, without the guard). The instructions
-//! of one request are (count at ITERS = 11 − count at ITERS = 1) ÷ 10. Run by
+//! (`validation::parse`, as the handler calls it) or `serde` (the serde_json
+//! typed parse alone, from `str`). The instructions of one request are (count at ITERS = 11 − count at ITERS = 1) ÷ 10. Run by
 //! `cargo bench` without arguments it does every mode once as a smoke test.
 
 mod common;
@@ -21,15 +19,13 @@ use alertmanager_webhook::payload::Webhook;
 use alertmanager_webhook::validation;
 use serde::de::IgnoredAny;
 
-/// `serde` and `sonic` get the body as `str`, as `Webhook::from_slice` hands it
-/// to them, so neither counts the UTF-8 check.
+/// `serde` gets the body as `str`, as `Webhook::from_slice` hands it on, so it
+/// does not count the UTF-8 check.
 fn run(mode: &str, body: &[u8], text: &str) -> bool {
     match mode {
         "scan" => serde_json::from_slice::<IgnoredAny>(body).is_ok(),
         "parse" => validation::parse(body).is_ok(),
         "serde" => serde_json::from_str::<Webhook<'_>>(text).is_ok(),
-        #[cfg(feature = "sonic-rs")]
-        "sonic" => sonic_rs::from_str::<Webhook<'_>>(text).is_ok(),
         _ => panic!("unknown mode {mode}"),
     }
 }
@@ -46,11 +42,7 @@ fn main() {
     }
     let body = common::body(10);
     let text = std::str::from_utf8(&body).expect("the bench bodies are UTF-8");
-    let modes: &[&str] = &["scan", "parse", "serde", "sonic"];
-    for mode in modes
-        .iter()
-        .filter(|m| cfg!(feature = "sonic-rs") || **m != "sonic")
-    {
+    for mode in ["scan", "parse", "serde"] {
         assert!(run(mode, &body, text), "{mode}");
     }
 }

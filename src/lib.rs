@@ -32,9 +32,7 @@
 //! [`sink`] (where events go), and the service with its [`Builder`]. Around it:
 //! [`auth`] (shared secrets), [`metrics`] (feature `metrics`), `signature`
 //! (feature `signature`: signed webhooks) and `redis` (feature `redis`: fan-out
-//! and deduplication across replicas through Redis). The feature `sonic-rs`
-//! makes the typed parse try sonic-rs first, with the same answers (see
-//! [`Webhook::from_slice`](payload::Webhook::from_slice)).
+//! and deduplication across replicas through Redis).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -55,8 +53,6 @@ mod service;
 #[cfg(feature = "signature")]
 pub mod signature;
 pub mod sink;
-#[cfg(feature = "sonic-rs")]
-mod sonic;
 pub mod validation;
 
 pub use dedup::Dedup;

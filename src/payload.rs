@@ -616,11 +616,6 @@ impl<'a> Webhook<'a> {
     /// [`validation::parse`](crate::validation::parse) wraps it and, on failure,
     /// lists every problem in the 422 shape.
     ///
-    /// With the `sonic-rs` feature, sonic-rs parses bodies with at most 2048
-    /// `[` and `{` bytes first (8 in builds with debug assertions); whatever it
-    /// rejects is parsed again by serde_json, so the result, and every error,
-    /// is the same as without it.
-    ///
     /// ```
     /// use alertmanager_webhook::payload::Webhook;
     /// assert!(Webhook::from_slice(b"[]").is_err());
@@ -631,14 +626,7 @@ impl<'a> Webhook<'a> {
         // Other bodies take the byte path (serde_json does not check the bytes
         // of ignored values, so such a body may still be accepted).
         match std::str::from_utf8(body) {
-            Ok(text) => {
-                // sonic-rs first; any error it finds is judged again by serde_json.
-                #[cfg(feature = "sonic-rs")]
-                if let Some(hook) = crate::sonic::parse(text) {
-                    return Ok(hook);
-                }
-                serde_json::from_str(text)
-            }
+            Ok(text) => serde_json::from_str(text),
             Err(_) => serde_json::from_slice(body),
         }
     }
