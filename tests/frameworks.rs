@@ -116,6 +116,9 @@ impl Example {
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
+/// A valid notification whose logged values hold terminal control characters.
+const EVIL: &str = r#"{"groupKey":"g","status":"firing","receiver":"r\u001b[2J","alerts":[{"status":"firing","labels":{"alertname":"Evil\u0007","severity":"critical"},"annotations":{"description":"x\u001b[31m\u009b1m\n"},"startsAt":"2026-01-17T12:22:56Z","fingerprint":"f\u0008"}]}"#;
+
 /// The requests every framework must answer alike: (method, path, headers, body).
 type Case = (
     &'static str,
@@ -238,6 +241,10 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
             ),
             "{name}"
         );
+        // Terminal control sequences in every logged value (the examples rely on the
+        // receiver's escaping: the subscriber's own pass is off).
+        let reply = example.send("POST", PATH, &[JSON], EVIL).await;
+        assert_eq!(reply.status, 200, "{name}: {}", reply.body);
         let status = example.proc.terminate().await;
         assert!(
             status.is_some_and(|s| s.success()),
@@ -247,6 +254,14 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
         assert!(
             log.contains(" WARN alertmanager_webhook: [ALERT FIRING] BasicFiring (warning) - component=gpu: GPU 0 temperature above 90C "),
             "{name} stdout:\n{log}"
+        );
+        assert!(
+            log.contains(r"ERROR alertmanager_webhook: [ALERT FIRING] Evil\u{7} (critical) - component=unknown: x\u{1b}[31m\u{9b}1m\n alertname=Evil\u{7}"),
+            "{name} stdout:\n{log}"
+        );
+        assert!(
+            !log.chars().any(|c| c.is_control() && c != '\n'),
+            "{name}: a raw control character reached stdout:\n{log:?}"
         );
     }
 }
