@@ -10,7 +10,10 @@
 //!   subscriber installed), the event JSON, the send (done by the request itself,
 //!   no task woken) and the summary (T2 = ack ÷ scan, T3 = (ack − parse) ÷ N);
 //! - `queued`: the same in the default queued mode, timed until the delivery
-//!   worker has sent every event, so that its share (queue, wake, sends) counts too.
+//!   worker has sent every event, so that its share (queue, wake, sends) counts too;
+//! - `log`: the per-alert log calls alone on an already parsed body, with no
+//!   subscriber installed (the level disabled); against the same id built with
+//!   logging compiled out it gives T4.
 //!
 //! The channel's one subscriber keeps up: it takes the events between timed
 //! stretches (after every request from 256 alerts up), so freeing them is its
@@ -173,6 +176,10 @@ fn handler(c: &mut Criterion<Clock>) {
         });
         group.bench_function("parse", |b| {
             b.iter(|| validation::parse(black_box(&body)).is_ok())
+        });
+        let hook = validation::parse(&body).expect("a valid body");
+        group.bench_function("log", |b| {
+            b.iter(|| alertmanager_webhook::log::__log_alerts(black_box(&hook)))
         });
         group.bench_function("ack", |b| {
             b.iter_custom(|iters| ack.timed(&clock, iters, &mut || 0))

@@ -12,13 +12,13 @@
 # Builds: `serde` (default features) and `logoff` (the same with
 # `--features tracing/max_level_off`: logging compiled out, for T4). Each round
 # saves criterion baselines named BUILD-ROUND under target/criterion; nothing
-# is compared against older runs. FEATURES (e.g. `FEATURES=sonic-rs`) adds cargo
+# is compared against older runs. FEATURES (e.g. `FEATURES=metrics`) adds cargo
 # features to both builds.
 #
 #   T1 = parse / scan          (typed, validated parse against serde_json's IgnoredAny scan)
 #   T2 = ack / scan            (whole handler: parse, validate, log, event JSON, send, summary)
 #   T3 = (ack - parse) / N     (per-alert work besides the parse, ns)
-#   T4 = (ack - ack[logoff]) / N   (per-alert cost of logging with no subscriber, ns)
+#   T4 = (log - log[logoff]) / N   (per-alert log call with no subscriber against none compiled in, ns)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +29,8 @@ export BENCH_CLOCK=${BENCH_CLOCK:-cpu}
 
 features() {
     case $1 in
-        serde) [ -z "${FEATURES:-}" ] || echo "--features $FEATURES" ;;
-        logoff) echo "--features tracing/max_level_off${FEATURES:+,$FEATURES}" ;;
+        serde) echo "--features bench${FEATURES:+,$FEATURES}" ;;
+        logoff) echo "--features bench,tracing/max_level_off${FEATURES:+,$FEATURES}" ;;
     esac
 }
 
@@ -82,8 +82,8 @@ for n in (1, 10, 100, 1000):
         scan, parse, ack, queued = (median(group, b, build, rounds) for b in ("scan", "parse", "ack", "queued"))
         if None in (scan, parse, ack):
             continue
-        off = median(group, "ack", "logoff", rounds) if build == "serde" else None
-        t4 = f"{(ack - off) / n:.1f}" if off is not None else ""
+        log, off = median(group, "log", build, rounds), median(group, "log", "logoff", rounds)
+        t4 = f"{(log - off) / n:.1f}" if None not in (log, off) else ""
         q = f"{queued / scan:.2f}" if queued else ""
         print(f"| {n} | {scan / 1e3:.1f} | {parse / scan:.2f} | {ack / scan:.2f} | {q} | {(ack - parse) / n:.0f} | {t4} |")
 

@@ -65,20 +65,29 @@ pub struct Escaped<'a>(pub &'a str);
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        if !s.chars().any(char::is_control) {
-            return f.write_str(s);
-        }
-        let mut start = 0;
-        for (i, c) in s.char_indices().filter(|(_, c)| c.is_control()) {
+        // Byte by byte: C0 controls and DEL are ASCII; a C1 control
+        // (U+0080..=U+009F) is 0xC2 followed by 0x80..=0x9F in UTF-8.
+        let (s, b) = (self.0, self.0.as_bytes());
+        let control = |i: usize| match b[i] {
+            c if c < 0x20 || c == 0x7f => Some((1, c)),
+            0xc2 => b.get(i + 1).filter(|&&n| n < 0xa0).map(|&n| (2, n)),
+            _ => None,
+        };
+        let (mut start, mut i) = (0, 0);
+        while i < b.len() {
+            let Some((len, code)) = control(i) else {
+                i += 1;
+                continue;
+            };
             f.write_str(&s[start..i])?;
-            start = i + c.len_utf8();
-            match c {
-                '\n' => f.write_str("\\n")?,
-                '\r' => f.write_str("\\r")?,
-                '\t' => f.write_str("\\t")?,
-                c => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+            match code {
+                b'\n' => f.write_str("\\n")?,
+                b'\r' => f.write_str("\\r")?,
+                b'\t' => f.write_str("\\t")?,
+                c => write!(f, "\\u{{{c:x}}}")?,
             }
+            i += len;
+            start = i;
         }
         f.write_str(&s[start..])
     }
@@ -137,6 +146,18 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) 
     }
 }
 
+/// Makes the per-alert log call for every alert of `hook`, as the receiver does,
+/// each alert's fields found first. For `benches/handler.rs` (T4: the cost of a
+/// disabled level against logging compiled out); not a public API.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub fn __log_alerts(hook: &Webhook<'_>) {
+    for a in &hook.alerts {
+        let fields = std::hint::black_box(Fields::of(a));
+        alert(hook, a, &fields);
+    }
+}
+
 /// Logs the WARN line for a notification that `max_alerts` cut short.
 pub(crate) fn truncated(hook: &Webhook<'_>) {
     let (receiver, group_key) = (Escaped(&hook.receiver), Escaped(&hook.group_key));
@@ -148,4 +169,47 @@ pub(crate) fn truncated(hook: &Webhook<'_>) {
         "[ALERTS TRUNCATED] {} alert(s) truncated by max_alerts from receiver {receiver}, group {group_key}",
         hook.truncated_alerts,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Escaped;
+    use proptest::prelude::*;
+
+    /// What `Escaped` must print, char by char.
+    fn reference(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                '\n' => "\\n".to_owned(),
+                '\r' => "\\r".to_owned(),
+                '\t' => "\\t".to_owned(),
+                c if c.is_control() => format!("\\u{{{:x}}}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn escapes_c0_del_and_c1_controls_only() {
+        for s in [
+            "",
+            "plain",
+            "a\nb\r\tc",
+            "\u{1b}[31mred",
+            "\u{7f}",
+            "\u{80}x\u{9f}",
+            "90°C ± 5 ©",
+            "\u{a0}nbsp",
+            "émoji 🔥\u{85}",
+        ] {
+            assert_eq!(Escaped(s).to_string(), reference(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn matches_the_char_by_char_rule(s in "\\PC*|[\\x00-\\x{ff}]{0,40}") {
+            prop_assert_eq!(Escaped(&s).to_string(), reference(&s));
+        }
+    }
 }

@@ -116,6 +116,18 @@ impl Example {
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
+/// Today's date in UTC, `YYYY-MM-DD`, from `date -u`.
+fn utc_date() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .expect("run date");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A valid notification whose logged values hold terminal control characters.
+const EVIL: &str = r#"{"groupKey":"g","status":"firing","receiver":"r\u001b[2J","alerts":[{"status":"firing","labels":{"alertname":"Evil\u0007","severity":"critical"},"annotations":{"description":"x\u001b[31m\u009b1m\n"},"startsAt":"2026-01-17T12:22:56Z","fingerprint":"f\u0008"}]}"#;
+
 /// The requests every framework must answer alike: (method, path, headers, body).
 type Case = (
     &'static str,
@@ -219,8 +231,10 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
     assert!(expected[2].3.contains("value_error.jsondecode"));
     assert_eq!(expected[4].2.as_deref(), Some("POST, PUT"));
 
+    let mut today = vec![utc_date()];
     let examples: Vec<_> =
         futures_util::future::join_all(EXAMPLES.map(|name| Example::start(name, &[]))).await;
+    today.push(utc_date());
     for (name, mut example) in EXAMPLES.into_iter().zip(examples) {
         for ((method, path, headers, body), want) in cases().into_iter().zip(&expected) {
             let got = summary(&example.send(method, path, &headers, body).await);
@@ -238,6 +252,10 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
             ),
             "{name}"
         );
+        // Terminal control sequences in every logged value (the examples rely on the
+        // receiver's escaping: the subscriber's own pass is off).
+        let reply = example.send("POST", PATH, &[JSON], EVIL).await;
+        assert_eq!(reply.status, 200, "{name}: {}", reply.body);
         let status = example.proc.terminate().await;
         assert!(
             status.is_some_and(|s| s.success()),
@@ -247,6 +265,26 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
         assert!(
             log.contains(" WARN alertmanager_webhook: [ALERT FIRING] BasicFiring (warning) - component=gpu: GPU 0 temperature above 90C "),
             "{name} stdout:\n{log}"
+        );
+        assert!(
+            log.contains(r"ERROR alertmanager_webhook: [ALERT FIRING] Evil\u{7} (critical) - component=unknown: x\u{1b}[31m\u{9b}1m\n alertname=Evil\u{7}"),
+            "{name} stdout:\n{log}"
+        );
+        assert!(
+            !log.chars().any(|c| c.is_control() && c != '\n'),
+            "{name}: a raw control character reached stdout:\n{log:?}"
+        );
+        // Every line starts with the time, in UTC with microseconds (`common::UtcMicros`).
+        let stamp = log.split(' ').next().unwrap_or_default();
+        let shape = b"dddd-dd-ddTdd:dd:dd.ddddddZ";
+        assert!(
+            stamp.len() == shape.len()
+                && stamp.bytes().zip(shape).all(|(b, &s)| match s {
+                    b'd' => b.is_ascii_digit(),
+                    s => b == s,
+                })
+                && today.iter().any(|d| stamp.starts_with(d.as_str())),
+            "{name}: timestamp {stamp:?}, today (UTC) {today:?}"
         );
     }
 }
