@@ -74,6 +74,10 @@ impl ActiveAlerts {
 
     /// Records an event: keeps its JSON while the alert fires, forgets the alert once resolved.
     ///
+    /// A firing event's JSON is copied, so that the store does not keep alive
+    /// the allocation it shares with the other events of its notification
+    /// (see [`Event::json`]).
+    ///
     /// ```
     /// use alertmanager_webhook::{active::ActiveAlerts, payload::Webhook, Event};
     ///
@@ -88,7 +92,11 @@ impl ActiveAlerts {
     /// assert_eq!(active.snapshot(), [Event::new(&hook, &hook.alerts[0]).json().clone()]);
     /// ```
     pub fn record(&self, event: &Event) {
-        self.update(event.fingerprint(), event.status(), event.json().clone());
+        let json = match event.status() {
+            Status::Firing => Bytes::copy_from_slice(event.json()),
+            Status::Resolved => Bytes::new(),
+        };
+        self.update(event.fingerprint(), event.status(), json);
     }
 
     /// Records one alert's notification: [`firing`](Self::firing) or
@@ -223,6 +231,18 @@ mod tests {
 
     fn fire(active: &ActiveAlerts, fp: &str, json: &'static str) {
         active.update(fp, Status::Firing, Bytes::from_static(json.as_bytes()));
+    }
+
+    #[test]
+    fn keeps_a_copy_of_a_firing_event() {
+        let body = br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}]}"#;
+        let hook = crate::payload::Webhook::from_slice(body).unwrap();
+        let event = Event::new(&hook, &hook.alerts[0]);
+        let active = ActiveAlerts::new(4);
+        active.record(&event);
+        let kept = active.snapshot();
+        assert_eq!(kept, [event.json().clone()]);
+        assert_ne!(kept[0].as_ptr(), event.json().as_ptr());
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use bytes::BufMut;
+
 use crate::payload::{Alert, Status};
 
 /// Configuration of the deduplication cache, for [`Builder::dedup`](crate::Builder::dedup).
@@ -76,16 +78,16 @@ struct Entries {
 }
 
 /// Appends the dedup key of an alert: fingerprint, status, `startsAt`, `endsAt`, NUL-separated.
-pub(crate) fn write_key(out: &mut Vec<u8>, alert: &Alert<'_>) {
-    out.extend_from_slice(alert.fingerprint.as_bytes());
-    out.extend_from_slice(match alert.status {
+pub(crate) fn write_key(out: &mut impl BufMut, alert: &Alert<'_>) {
+    out.put_slice(alert.fingerprint.as_bytes());
+    out.put_slice(match alert.status {
         Status::Firing => &b"\0firing\0"[..],
         Status::Resolved => b"\0resolved\0",
     });
-    out.extend_from_slice(alert.starts_at.as_str().as_bytes());
-    out.push(0);
+    out.put_slice(alert.starts_at.as_str().as_bytes());
+    out.put_u8(0);
     if let Some(ends) = &alert.ends_at {
-        out.extend_from_slice(ends.as_str().as_bytes());
+        out.put_slice(ends.as_str().as_bytes());
     }
 }
 

@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::payload::{Alert, Status, Str, Webhook};
 
@@ -137,7 +137,7 @@ impl Event {
     /// assert!(json.starts_with(br#"{"type":"infrastructure_alert","data":{"alertname":"unknown""#));
     /// ```
     pub fn new(hook: &Webhook<'_>, alert: &Alert<'_>) -> Event {
-        EventWriter::new(hook, false).event(alert, &Fields::of(alert))
+        EventWriter::new(hook, false, 1).event(alert, &Fields::of(alert))
     }
 
     /// Rebuilds an event from its JSON, as another process wrote it (for
@@ -196,6 +196,12 @@ impl Event {
 
     /// The event's JSON, exactly as sent to clients.
     ///
+    /// The events of one notification are written into shared allocations of
+    /// up to 16 KiB (one allocation for many small events); each event's bytes
+    /// keep their allocation alive. A sink that keeps some events for long
+    /// copies their bytes (`Bytes::copy_from_slice`), as
+    /// [`ActiveAlerts`](crate::active::ActiveAlerts) does.
+    ///
     /// ```
     /// # use alertmanager_webhook::{payload::Webhook, Event};
     /// # let hook = Webhook::from_slice(br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}]}"#).unwrap();
@@ -251,23 +257,40 @@ pub(crate) struct EventWriter {
     /// `","receiver":"<receiver>"}}`
     tail: Vec<u8>,
     parsed: bool,
+    /// Where the events are written, then split off: one allocation serves
+    /// several events (see [`MAX_CHUNK`]).
+    buf: BytesMut,
+    /// The events still to write, for sizing the next allocation.
+    left: usize,
 }
+
+/// The most one allocation of [`EventWriter`] holds; a notification of many
+/// alerts takes several. An event that outlives the others of its chunk keeps
+/// the whole chunk alive ([`Event::json`]).
+const MAX_CHUNK: usize = 16 << 10;
 
 impl EventWriter {
     /// With `parsed`, `hook` came from [`Webhook::from_slice`]: a string that
     /// the parse borrowed from the body had no escape there (a JSON string
     /// cannot hold `"`, `\` or a control character unescaped), so it is
     /// copied without a look for characters to escape.
-    pub(crate) fn new(hook: &Webhook<'_>, parsed: bool) -> Self {
+    ///
+    /// `events` is how many events it is going to write.
+    pub(crate) fn new(hook: &Webhook<'_>, parsed: bool, events: usize) -> Self {
         let mut tail = Vec::with_capacity(hook.receiver.len() + 20);
         tail.extend_from_slice(br#"","receiver":""#);
         write_escaped(&mut tail, &hook.receiver);
         tail.extend_from_slice(br#""}}"#);
-        EventWriter { tail, parsed }
+        EventWriter {
+            tail,
+            parsed,
+            buf: BytesMut::new(),
+            left: events,
+        }
     }
 
     /// The event of `alert`, one of the hook's alerts, with its [`Fields`].
-    pub(crate) fn event(&self, alert: &Alert<'_>, fields: &Fields<'_>) -> Event {
+    pub(crate) fn event(&mut self, alert: &Alert<'_>, fields: &Fields<'_>) -> Event {
         // Each value, and whether it may need escaping.
         fn value<'s>(
             s: Option<&'s Str<'_>>,
@@ -297,11 +320,17 @@ impl EventWriter {
             + self.tail.len()
             + ESCAPE_SLACK
             + crate::dedup::key_len(alert);
-        let mut out = Vec::with_capacity(len);
+        if self.buf.capacity() < len {
+            // Room for this event and, as far as one chunk goes, the next ones of this size.
+            let room = len.saturating_mul(self.left).clamp(len, MAX_CHUNK.max(len));
+            self.buf.reserve(room);
+        }
+        self.left = self.left.saturating_sub(1);
+        let out = &mut self.buf;
         let mut put = |piece: &[u8], (value, check): (&str, bool)| {
             out.extend_from_slice(piece);
             if check {
-                write_escaped(&mut out, value);
+                write_escaped(out, value);
             } else {
                 out.extend_from_slice(value.as_bytes());
             }
@@ -316,10 +345,10 @@ impl EventWriter {
         put(PIECES[5], v5);
         put(PIECES[6], v6);
         put(PIECES[7], v7);
-        out.extend_from_slice(&self.tail);
-        let json_len = out.len();
-        crate::dedup::write_key(&mut out, alert);
-        let mut json = Bytes::from(out);
+        self.buf.extend_from_slice(&self.tail);
+        let json_len = self.buf.len();
+        crate::dedup::write_key(&mut self.buf, alert);
+        let mut json = self.buf.split().freeze();
         let key = json.split_off(json_len);
         Event {
             json,
@@ -348,30 +377,30 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) -> bool {
 }
 
 /// Writes the inside of `s` as a JSON string; returns whether anything needed escaping.
-fn write_escaped(out: &mut Vec<u8>, s: &str) -> bool {
+fn write_escaped(out: &mut impl BufMut, s: &str) -> bool {
     let bytes = s.as_bytes();
     let mut start = 0;
     while let Some(i) = first_escape(&bytes[start..]) {
         let i = start + i;
-        out.extend_from_slice(&bytes[start..i]);
+        out.put_slice(&bytes[start..i]);
         start = i + 1;
         match bytes[i] {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
+            b'"' => out.put_slice(b"\\\""),
+            b'\\' => out.put_slice(b"\\\\"),
+            b'\n' => out.put_slice(b"\\n"),
+            b'\r' => out.put_slice(b"\\r"),
+            b'\t' => out.put_slice(b"\\t"),
+            0x08 => out.put_slice(b"\\b"),
+            0x0c => out.put_slice(b"\\f"),
             b => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
+                out.put_slice(b"\\u00");
+                out.put_u8(HEX[usize::from(b >> 4)]);
+                out.put_u8(HEX[usize::from(b & 0xf)]);
             }
         }
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.put_slice(&bytes[start..]);
     start > 0
 }
 
@@ -484,7 +513,7 @@ mod tests {
         for (_, body) in crate::payload::webhook_fixtures() {
             let hook = Webhook::from_slice(&body).unwrap();
             // The receiver's own path: strings borrowed from the body are copied unchecked.
-            let parsed = EventWriter::new(&hook, true);
+            let mut parsed = EventWriter::new(&hook, true, hook.alerts.len());
             for alert in &hook.alerts {
                 let event = Event::new(&hook, alert);
                 assert_eq!(event.json()[..], serde_reference(&hook, alert)[..]);
@@ -496,6 +525,34 @@ mod tests {
             }
         }
         assert!(alerts >= 15, "{alerts}");
+    }
+
+    #[test]
+    fn one_writer_packs_events_into_shared_chunks() {
+        let alert = r#"{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}"#;
+        let alerts = vec![alert; 100].join(",");
+        let body =
+            format!(r#"{{"groupKey":"g","status":"firing","receiver":"r","alerts":[{alerts}]}}"#);
+        let hook = Webhook::from_slice(body.as_bytes()).unwrap();
+        let mut writer = EventWriter::new(&hook, true, hook.alerts.len());
+        let events: Vec<_> = hook
+            .alerts
+            .iter()
+            .map(|a| writer.event(a, &Fields::of(a)))
+            .collect();
+        let mut chunks = 1;
+        for (before, event) in events.iter().zip(&events[1..]) {
+            assert_eq!(event.json(), before.json());
+            let key_end = before.dedup_key().as_bytes().as_ptr_range().end;
+            // Each event's JSON follows the previous event's key, unless a new chunk began.
+            chunks += usize::from(event.json().as_ptr() != key_end);
+        }
+        let size = events[0].json().len() + events[0].dedup_key().len();
+        assert_eq!(
+            chunks,
+            (100 * size).div_ceil(MAX_CHUNK / size * size),
+            "{size}"
+        );
     }
 
     #[test]
@@ -558,7 +615,7 @@ mod tests {
             alert.labels.get("severity")
         );
         assert_eq!(fields.alertname.map(Str::as_str), Some("B"));
-        let event = EventWriter::new(&hook, true).event(alert, &fields);
+        let event = EventWriter::new(&hook, true, 1).event(alert, &fields);
         assert_eq!(event.json()[..], serde_reference(&hook, alert)[..]);
     }
 
@@ -588,7 +645,7 @@ mod tests {
         let hook = Webhook::from_slice(body).unwrap();
         let alert = &hook.alerts[0];
         let event = Event::new(&hook, alert);
-        let fast = EventWriter::new(&hook, true).event(alert, &Fields::of(alert));
+        let fast = EventWriter::new(&hook, true, 1).event(alert, &Fields::of(alert));
         assert_eq!(fast.json(), event.json());
         assert_eq!(event.fingerprint(), "x\ny");
         assert_eq!(

@@ -385,7 +385,8 @@ impl Inner {
             0
         });
         // The hook came from `validation::parse`.
-        let writer = self.sink.as_ref().map(|_| EventWriter::new(hook, true));
+        let mut writer =
+            (self.sink.as_ref()).map(|_| EventWriter::new(hook, true, hook.alerts.len()));
         let mut claimed = Vec::new();
         let mut duplicates = 0;
         for alert in &hook.alerts {
@@ -406,7 +407,7 @@ impl Inner {
                 }
             }
             log::alert(hook, alert, &fields);
-            if let Some(writer) = &writer {
+            if let Some(writer) = &mut writer {
                 events.push(writer.event(alert, &fields));
             }
         }
