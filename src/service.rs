@@ -385,8 +385,10 @@ impl Inner {
             0
         });
         // The hook came from `validation::parse`.
-        let mut writer =
-            (self.sink.as_ref()).map(|_| EventWriter::new(hook, true, hook.alerts.len()));
+        let mut writer = self
+            .sink
+            .as_ref()
+            .map(|_| EventWriter::new(hook, true, hook.alerts.len()));
         let mut claimed = Vec::new();
         let mut duplicates = 0;
         for alert in &hook.alerts {

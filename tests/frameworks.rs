@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use alertmanager_webhook::sink::{Sink, SinkError};
 use alertmanager_webhook::{AlertReceiver, Event};
@@ -116,13 +116,9 @@ impl Example {
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
-/// Today's date in UTC, `YYYY-MM-DD`, from `date -u`.
+/// Today's date in UTC, `YYYY-MM-DD`.
 fn utc_date() -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "+%F"])
-        .output()
-        .expect("run date");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    support::rfc3339(SystemTime::now())[..10].to_owned()
 }
 
 /// A valid notification whose logged values hold terminal control characters.
