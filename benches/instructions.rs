@@ -7,8 +7,11 @@
 //! ```
 //!
 //! MODE is `scan` (`serde_json::from_slice::<IgnoredAny>`), `parse`
-//! (`validation::parse`, as the handler calls it) or `serde` (the serde_json
-//! typed parse alone, from `str`). The instructions of one request are (count at ITERS = 11 − count at ITERS = 1) ÷ 10. Run by
+//! (`validation::parse`, as the handler calls it), `serde` (the serde_json
+//! typed parse alone, from `str`) or `ack` (the whole request, as `ack` in
+//! `benches/handler.rs`: acknowledged mode, a `BroadcastSink`, no subscriber
+//! installed). The instructions of one request are (count at ITERS = 11 − count
+//! at ITERS = 1) ÷ 10; T3 in instructions is (`ack` − `parse`) ÷ ALERTS. Run by
 //! `cargo bench` without arguments it does every mode once as a smoke test.
 
 mod common;
@@ -16,13 +19,59 @@ mod common;
 use std::hint::black_box;
 
 use alertmanager_webhook::payload::Webhook;
-use alertmanager_webhook::validation;
+use alertmanager_webhook::sink::BroadcastSink;
+use alertmanager_webhook::{AlertReceiver, Event, validation};
+use bytes::Bytes;
 use serde::de::IgnoredAny;
+use tokio::runtime::Runtime;
+use tokio::sync::broadcast;
+use tower::ServiceExt;
+
+/// The `ack` mode's receiver. The channel's subscriber is kept but never reads:
+/// each send then replaces (and drops) an event of an earlier request, as in a
+/// server whose clients keep up.
+struct Ack {
+    rt: Runtime,
+    receiver: AlertReceiver,
+    _rx: broadcast::Receiver<Event>,
+    body: Bytes,
+}
+
+impl Ack {
+    fn new(body: &[u8]) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a tokio runtime");
+        let (tx, rx) = broadcast::channel(4096);
+        let receiver = {
+            let _guard = rt.enter();
+            AlertReceiver::builder()
+                .sink(BroadcastSink::new(tx))
+                .acknowledged(std::time::Duration::from_secs(5))
+                .build()
+        };
+        let body = Bytes::copy_from_slice(body);
+        Ack {
+            rt,
+            receiver,
+            _rx: rx,
+            body,
+        }
+    }
+
+    fn run(&self) -> bool {
+        let request = common::request(&self.body);
+        let response = self.rt.block_on(self.receiver.clone().oneshot(request));
+        response.is_ok_and(|r| r.status() == 200)
+    }
+}
 
 /// `serde` gets the body as `str`, as `Webhook::from_slice` hands it on, so it
 /// does not count the UTF-8 check.
-fn run(mode: &str, body: &[u8], text: &str) -> bool {
+fn run(mode: &str, body: &[u8], text: &str, ack: &Ack) -> bool {
     match mode {
+        "ack" => ack.run(),
         "scan" => serde_json::from_slice::<IgnoredAny>(body).is_ok(),
         "parse" => validation::parse(body).is_ok(),
         "serde" => serde_json::from_str::<Webhook<'_>>(text).is_ok(),
@@ -35,14 +84,16 @@ fn main() {
     if let [mode, alerts, iters] = &args[..] {
         let body = common::body(alerts.parse().expect("ALERTS is a number"));
         let text = std::str::from_utf8(&body).expect("the bench bodies are UTF-8");
+        let ack = Ack::new(&body);
         for _ in 0..iters.parse::<usize>().expect("ITERS is a number") {
-            assert!(run(mode, black_box(&body), black_box(text)));
+            assert!(run(mode, black_box(&body), black_box(text), &ack));
         }
         return;
     }
     let body = common::body(10);
     let text = std::str::from_utf8(&body).expect("the bench bodies are UTF-8");
-    for mode in ["scan", "parse", "serde"] {
-        assert!(run(mode, &body, text), "{mode}");
+    let ack = Ack::new(&body);
+    for mode in ["scan", "parse", "serde", "ack"] {
+        assert!(run(mode, &body, text, &ack), "{mode}");
     }
 }
