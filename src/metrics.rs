@@ -177,11 +177,16 @@ impl Timer {
     }
 }
 
-/// One alert of a valid notification; `severity` is one of [`SEVERITIES`](crate::event::SEVERITIES).
-pub(crate) fn alert(status: Status, severity: &'static str) {
+/// One alert of a valid notification, with its `severity` label (counted as
+/// the event's [`severity`](crate::event::severity): one of the known ones, else `info`).
+pub(crate) fn alert(status: Status, severity: Option<&str>) {
     #[cfg(feature = "metrics")]
     {
-        let s = crate::event::SEVERITIES.iter().position(|&s| s == severity);
+        let s = severity.and_then(|l| {
+            crate::event::SEVERITIES
+                .iter()
+                .position(|s| s.eq_ignore_ascii_case(l))
+        });
         let row = match status {
             Status::Firing => 0,
             Status::Resolved => 4,

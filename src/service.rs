@@ -26,7 +26,7 @@ use crate::metrics::{self, Timer};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
 use crate::sink::{BoxError, Sink};
-use crate::{event, validation};
+use crate::validation;
 
 /// Receives Alertmanager webhook notifications.
 ///
@@ -393,8 +393,7 @@ impl Inner {
         let mut duplicates = 0;
         for alert in &hook.alerts {
             let fields = Fields::of(alert);
-            let severity = fields.severity.map(|s| s.as_str());
-            metrics::alert(alert.status, event::severity(severity));
+            metrics::alert(alert.status, fields.severity.map(|s| s.as_str()));
             if let Some(cache) = &self.dedup {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
