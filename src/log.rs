@@ -68,6 +68,9 @@ impl fmt::Display for Escaped<'_> {
         // Byte by byte: C0 controls and DEL are ASCII; a C1 control
         // (U+0080..=U+009F) is 0xC2 followed by 0x80..=0x9F in UTF-8.
         let (s, b) = (self.0, self.0.as_bytes());
+        if plain(b) {
+            return f.write_str(s);
+        }
         let control = |i: usize| match b[i] {
             c if c < 0x20 || c == 0x7f => Some((1, c)),
             0xc2 => b.get(i + 1).filter(|&&n| n < 0xa0).map(|&n| (2, n)),
@@ -91,6 +94,19 @@ impl fmt::Display for Escaped<'_> {
         }
         f.write_str(&s[start..])
     }
+}
+
+/// Whether `b` surely holds no control character: no byte below 0x20, no DEL and
+/// no 0xC2 (the lead byte of U+0080..=U+00BF, the C1 controls among them).
+/// 16 bytes at a time with no early exit inside, so that each step is a vector
+/// compare: most logged values are short and plain, and are then written whole.
+fn plain(b: &[u8]) -> bool {
+    let suspect = |a: bool, c: &u8| a | (*c < 0x20) | (*c == 0x7f) | (*c == 0xc2);
+    let mut chunks = b.chunks_exact(16);
+    !chunks
+        .by_ref()
+        .any(|chunk| chunk.iter().fold(false, suspect))
+        && !chunks.remainder().iter().fold(false, suspect)
 }
 
 impl fmt::Debug for Escaped<'_> {
@@ -201,6 +217,9 @@ mod tests {
             "90°C ± 5 ©",
             "\u{a0}nbsp",
             "émoji 🔥\u{85}",
+            "sixteen bytes...\nthen a newline in the second chunk",
+            "thirty-two bytes of plain text..\u{1b}[0m",
+            "a plain value longer than sixteen bytes, twice over",
         ] {
             assert_eq!(Escaped(s).to_string(), reference(s), "{s:?}");
         }
