@@ -76,7 +76,11 @@ pub fn init_tracing() -> LogGuard {
         .fmt_fields(
             format::debug_fn(|w, field, value| match field.name() {
                 "message" => write!(w, "{value:?}"),
-                name => write!(w, "{name}={value:?}"),
+                name => {
+                    w.write_str(name)?;
+                    w.write_char('=')?;
+                    write!(w, "{value:?}")
+                }
             })
             .delimited(" "),
         )
