@@ -161,6 +161,15 @@ impl AlertReceiver {
             queued: self.inner.queue.as_ref().map_or(0, |q| q.len()),
         }
     }
+
+    /// What the receiver does with a parsed notification (log, events, send,
+    /// summary), without the body read and the parse. For `benches/handler.rs`
+    /// (T3 measured directly); not a public API.
+    #[cfg(feature = "bench")]
+    #[doc(hidden)]
+    pub async fn __process(&self, hook: &Webhook<'_>) -> Response<ResponseBody> {
+        self.inner.process(hook).await
+    }
 }
 
 impl Builder {
