@@ -7,7 +7,7 @@
 //! `axum::serve` has no header-read timeout, so the router runs on the
 //! examples' hyper loop (`common::serve`), which bounds how long a client may
 //! take to send its head and its body (`HEADER_READ_TIMEOUT_SECS`,
-//! `BODY_READ_TIMEOUT_SECS`).
+//! `BODY_READ_TIMEOUT_SECS`) and reads at most 8 bodies over 64 KiB at once.
 
 mod common;
 

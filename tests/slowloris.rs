@@ -2,6 +2,8 @@
 //! header and body read timeouts: a client that never finishes its head, or
 //! never sends one, is disconnected; one that dribbles its body gets a 400
 //! JSON answer and is disconnected; and the example keeps answering others.
+//! Large bodies take turns (`LARGE_AT_ONCE` in `examples/common`), small ones
+//! never wait for them.
 //!
 //! `cargo test` builds the examples first; with `--test slowloris` alone,
 //! build them with `cargo build --examples`. A missing binary skips the test,
@@ -29,8 +31,9 @@ impl Drop for Example {
     }
 }
 
-/// Starts `target/debug/examples/NAME` on a free port; `None` (skip) when it is not built.
-fn start(name: &str) -> Option<(Example, SocketAddr)> {
+/// Starts `target/debug/examples/NAME` on a free port, with a 1 s header read
+/// timeout and a body read timeout of `body_secs`; `None` (skip) when it is not built.
+fn start(name: &str, body_secs: &str) -> Option<(Example, SocketAddr)> {
     // target/debug/deps/slowloris-HASH -> target/debug/examples/NAME
     let exe = std::env::current_exe().expect("test binary path");
     let path: PathBuf = exe
@@ -50,7 +53,7 @@ fn start(name: &str) -> Option<(Example, SocketAddr)> {
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .env("HEADER_READ_TIMEOUT_SECS", "1")
-        .env("BODY_READ_TIMEOUT_SECS", "1")
+        .env("BODY_READ_TIMEOUT_SECS", body_secs)
         .env_remove("WEBHOOK_BEARER_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -90,7 +93,7 @@ async fn dribble(mut writer: impl AsyncWriteExt + Unpin, bytes: impl IntoIterato
 }
 
 async fn slow_clients_are_cut_off(name: &str) {
-    let Some((_example, addr)) = start(name) else {
+    let Some((_example, addr)) = start(name, "1") else {
         return;
     };
 
@@ -154,6 +157,79 @@ async fn slow_clients_are_cut_off(name: &str) {
         .expect("write");
     let answer = within("a normal request", read_answer(&mut BufReader::new(stream))).await;
     assert_eq!(answer.expect("an answer").status, 200);
+}
+
+/// `examples/common::LARGE_AT_ONCE`, and a body over its 64 KiB threshold.
+const LARGE_AT_ONCE: usize = 8;
+const LARGE: usize = 100_000;
+
+/// A head that asks for `100 Continue` before the body is sent: the example
+/// answers it when the receiver starts reading the body.
+fn expect_continue(content_length: usize) -> Vec<u8> {
+    let head = String::from_utf8(head(content_length)).expect("ASCII");
+    let head = head.replacen("\r\n\r\n", "\r\nexpect: 100-continue\r\n\r\n", 1);
+    head.into_bytes()
+}
+
+async fn connect(addr: SocketAddr) -> BufReader<TcpStream> {
+    BufReader::new(TcpStream::connect(addr).await.expect("connect"))
+}
+
+async fn large_bodies_take_turns(name: &str) {
+    let Some((_example, addr)) = start(name, "30") else {
+        return;
+    };
+    // As many large requests as may be read at once, none sending its body:
+    // each is let in (100 Continue), then waits for its body.
+    let mut held = Vec::new();
+    for _ in 0..LARGE_AT_ONCE {
+        let mut client = connect(addr).await;
+        let ask = expect_continue(LARGE);
+        client.get_mut().write_all(&ask).await.expect("write");
+        let answer = within("100 Continue for a large body", read_answer(&mut client)).await;
+        assert_eq!(answer.map(|a| a.status), Some(100));
+        held.push(client);
+    }
+
+    // One more is not let in...
+    let mut next = connect(addr).await;
+    let ask = expect_continue(LARGE);
+    next.get_mut().write_all(&ask).await.expect("write");
+    let early = tokio::time::timeout(Duration::from_millis(500), read_answer(&mut next)).await;
+    assert!(
+        early.is_err(),
+        "a large request was let in past the limit: {early:?}"
+    );
+
+    // ...while a small request is answered at once.
+    let mut small = connect(addr).await;
+    let request = [head(FIXTURE.len()), FIXTURE.to_vec()].concat();
+    small.get_mut().write_all(&request).await.expect("write");
+    let answer = within("a small request", read_answer(&mut small)).await;
+    assert_eq!(answer.map(|a| a.status), Some(200));
+
+    // One of the held requests goes away: the waiting one is let in, sends
+    // its body (the fixture and trailing spaces) and is answered.
+    drop(held.pop());
+    let answer = within("100 Continue after a turn", read_answer(&mut next)).await;
+    assert_eq!(answer.map(|a| a.status), Some(100));
+    let mut body = FIXTURE.to_vec();
+    body.resize(LARGE, b' ');
+    next.get_mut().write_all(&body).await.expect("write");
+    let answer = within("the large request", read_answer(&mut next)).await;
+    let answer = answer.expect("an answer");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["received"], 1);
+}
+
+#[tokio::test]
+async fn the_hyper_example_reads_large_bodies_in_turns() {
+    large_bodies_take_turns("hyper").await;
+}
+
+#[tokio::test]
+async fn the_axum_example_reads_large_bodies_in_turns() {
+    large_bodies_take_turns("axum").await;
 }
 
 #[tokio::test]
