@@ -295,6 +295,9 @@ where
 /// length, are read and answered at once; the others wait, their bytes still in
 /// the kernel's socket buffers. Smaller requests never wait. With 32 clients
 /// each sending 1000-alert (0.6 MB) notifications this halves the peak RSS.
+/// A client holds its turn at most `BODY_READ_TIMEOUT_SECS` (the body deadline
+/// starts with the turn), so slow clients can delay large notifications by
+/// that much, never small ones.
 pub const LARGE_AT_ONCE: usize = 8;
 
 /// See [`LARGE_AT_ONCE`].
