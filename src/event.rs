@@ -118,10 +118,14 @@ pub(crate) const SEVERITIES: [&str; 4] = ["info", "warning", "high", "critical"]
 /// assert_eq!(severity(None), "info");
 /// ```
 pub fn severity(label: Option<&str>) -> &'static str {
+    SEVERITIES[severity_index(label)]
+}
+
+/// The index in [`SEVERITIES`] of the event's `severity` (0, `info`, when unknown).
+pub(crate) fn severity_index(label: Option<&str>) -> usize {
     label
-        .and_then(|l| SEVERITIES.iter().find(|s| s.eq_ignore_ascii_case(l)))
-        .copied()
-        .unwrap_or("info")
+        .and_then(|l| SEVERITIES.iter().position(|s| s.eq_ignore_ascii_case(l)))
+        .unwrap_or(0)
 }
 
 impl Event {

@@ -182,17 +182,13 @@ impl Timer {
 pub(crate) fn alert(status: Status, severity: Option<&str>) {
     #[cfg(feature = "metrics")]
     {
-        let s = severity.and_then(|l| {
-            crate::event::SEVERITIES
-                .iter()
-                .position(|s| s.eq_ignore_ascii_case(l))
-        });
         let row = match status {
             Status::Firing => 0,
             Status::Resolved => 4,
         };
+        let s = crate::event::severity_index(severity);
         count(
-            &Key::from_static_labels(ALERTS_TOTAL, &ALERT_LABELS[row + s.unwrap_or(0)]),
+            &Key::from_static_labels(ALERTS_TOTAL, &ALERT_LABELS[row + s]),
             1,
         );
     }
