@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alertmanager_webhook::auth::{Auth, RequireAuth};
@@ -248,9 +248,14 @@ fn secs_from_env(name: &str, default: u64) -> Duration {
 ///
 /// (tower-http's `TimeoutBody` restarts its clock at every frame, so one byte
 /// a second would hold it open forever.)
+///
+/// The deadline is checked whenever the body has to wait for the client. Its
+/// timer is made the first time that happens: a small body that came with its
+/// head, as almost every notification does, never touches the timer wheel.
 pub struct DeadlineBody<B> {
     body: B,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<B> DeadlineBody<B> {
@@ -258,7 +263,8 @@ impl<B> DeadlineBody<B> {
     pub fn new(body: B, timeout: Duration) -> Self {
         DeadlineBody {
             body,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
+            deadline: tokio::time::Instant::now() + timeout,
+            timer: None,
         }
     }
 }
@@ -275,11 +281,25 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
-        if self.deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Some(Err("the request body did not arrive in time".into())));
+        let this = &mut *self;
+        let late = || Poll::Ready(Some(Err("the request body did not arrive in time".into())));
+        if let Some(timer) = &mut this.timer {
+            if timer.as_mut().poll(cx).is_ready() {
+                return late();
+            }
         }
-        let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
-        Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        if this.timer.is_none() {
+            let timer = this
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(this.deadline)));
+            if timer.as_mut().poll(cx).is_ready() {
+                return late();
+            }
+        }
+        Poll::Pending
     }
 
     fn is_end_stream(&self) -> bool {
