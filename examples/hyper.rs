@@ -30,6 +30,8 @@ async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
     let (tx, mut rx) = broadcast::channel::<Event>(1024);
     // Each event wakes the logger task: run it only when its DEBUG lines are wanted.
+    // Otherwise nobody subscribes and each event is dropped as soon as it is sent
+    // (a receiver that is never read would keep the last 1024).
     if tracing::enabled!(tracing::Level::DEBUG) {
         tokio::spawn(async move {
             loop {
@@ -44,6 +46,8 @@ async fn main() -> std::io::Result<()> {
                 }
             }
         });
+    } else {
+        drop(rx);
     }
     let builder = AlertReceiver::builder();
     let receiver = if std::env::var("EXAMPLE_SINK").as_deref() == Ok("stalled") {
