@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 #[cfg(feature = "tokio")]
 use std::time::Duration;
 
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use http::header::{ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower::Service;
@@ -32,6 +32,13 @@ use crate::validation;
 ///
 /// Mount it at a path of your choice (it does not route). It answers every
 /// request itself, so its error type is [`Infallible`]; cloning is cheap.
+///
+/// Before reading the body it refuses, each time with a JSON `{"detail": …}`:
+/// a method other than `POST` or `PUT` (405, with `Allow`); a `Content-Type`
+/// other than JSON, or a compressed body (a `Content-Encoding` other than
+/// `identity`), both 415; a declared `Content-Length` over the body limit
+/// (413). To take compressed bodies, put tower-http's
+/// `RequestDecompressionLayer` in front: it decompresses and removes the header.
 ///
 /// ```
 /// use alertmanager_webhook::{sink::sink_fn, AlertReceiver};
@@ -335,8 +342,8 @@ where
     }
 }
 
-/// Method, content type and declared length, checked before any body byte is
-/// read; returns the refusal, if any.
+/// Method, content type, content coding and declared length, checked before
+/// any body byte is read; returns the refusal, if any.
 fn check_head(
     method: &Method,
     headers: &HeaderMap,
@@ -357,7 +364,31 @@ fn check_head(
             ));
         }
     }
+    if !uncompressed(headers) {
+        // RFC 9110, 15.5.16: 415, with the codings that would have been accepted.
+        let mut response = detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Content-Encoding: send the body uncompressed",
+        );
+        response
+            .headers_mut()
+            .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        return Some(response);
+    }
     body::declared_too_large(headers, limit).then(|| body::too_large(limit))
+}
+
+/// No `Content-Encoding`, or only `identity`: the body is not compressed. (A
+/// decompression layer in front of the receiver removes the header.)
+fn uncompressed(headers: &HeaderMap) -> bool {
+    headers.get_all(CONTENT_ENCODING).iter().all(|value| {
+        value.to_str().is_ok_and(|codings| {
+            codings
+                .split(',')
+                .map(str::trim)
+                .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
+        })
+    })
 }
 
 /// Once a body is known to be too large, up to this many more bytes are read

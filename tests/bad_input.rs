@@ -38,6 +38,8 @@ enum Via {
     Method(&'static str),
     /// With this content type.
     ContentType(&'static str),
+    /// With this `Content-Encoding`.
+    ContentEncoding(&'static str),
     /// With this declared `Content-Length`.
     Declared(u64),
 }
@@ -408,6 +410,13 @@ fn cases() -> Vec<Case> {
         Via::ContentType("application/x-www-form-urlencoded"),
         415,
     ));
+    // The first bytes of a gzip stream (magic, deflate, no flags).
+    cases.push(refused(
+        "gzip",
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03".to_vec(),
+        Via::ContentEncoding("gzip"),
+        415,
+    ));
     let limit = alertmanager_webhook::DEFAULT_BODY_LIMIT;
     cases.push(refused(
         "4 MiB + 1 of spaces",
@@ -465,8 +474,10 @@ fn request(body: &[u8], via: Via) -> Request<StreamBody<Frames>> {
         .method(method)
         .uri("/api/webhooks/alerts")
         .header("content-type", content_type);
-    if let Via::Declared(n) = via {
-        request = request.header("content-length", n);
+    match via {
+        Via::Declared(n) => request = request.header("content-length", n),
+        Via::ContentEncoding(coding) => request = request.header("content-encoding", coding),
+        _ => {}
     }
     request
         .body(StreamBody::new(futures_util::stream::iter(frames)))

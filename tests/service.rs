@@ -178,6 +178,36 @@ async fn content_types() {
 }
 
 #[tokio::test]
+async fn compressed_bodies_are_refused_with_415() {
+    let receiver = AlertReceiver::builder().build();
+    let body = Bytes::from(fixture("01-"));
+    for (codings, expected) in [
+        (&[][..], 200),
+        (&["identity"][..], 200),
+        (&["Identity, identity"][..], 200),
+        (&["gzip"][..], 415),
+        (&["br"][..], 415),
+        (&["identity, gzip"][..], 415),
+        (&["identity", "deflate"][..], 415),
+    ] {
+        let mut request = Request::post("/").header("content-type", "application/json");
+        for coding in codings {
+            request = request.header("content-encoding", *coding);
+        }
+        let (status, headers, text) =
+            send(&receiver, request.body(Full::new(body.clone())).unwrap()).await;
+        assert_eq!(status, expected, "{codings:?}: {text}");
+        if expected == 415 {
+            assert_eq!(headers["accept-encoding"], "identity");
+            assert_eq!(
+                text,
+                r#"{"detail":"Unsupported Content-Encoding: send the body uncompressed"}"#
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_100_mib_chunked_body_is_refused_and_drained_only_up_to_the_drain_limit() {
     let limit = 1 << 20;
     let receiver = AlertReceiver::builder().body_limit(limit).build();
