@@ -46,6 +46,11 @@ cargo bench --bench sink --no-run
 log=target/criterion/ratios.log
 mkdir -p target/criterion
 : >"$log"
+# The table reads every group's baselines: drop those of earlier runs, so that a
+# FILTER run shows only what it measured.
+for build in "${builds[@]}"; do
+    find target/criterion -mindepth 3 -maxdepth 3 -type d -name "$build-*" -exec rm -rf {} +
+done
 for round in $(seq 1 "$rounds"); do
     for build in "${builds[@]}"; do
         echo "== round $round: $build" >&2
