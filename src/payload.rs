@@ -623,11 +623,16 @@ impl<'a> Webhook<'a> {
     pub fn from_slice(body: &'a [u8]) -> Result<Self, serde_json::Error> {
         // A body that is UTF-8 as a whole parses as `str`: serde_json then skips
         // its UTF-8 check of every string, and answers exactly as from bytes.
-        // Other bodies take the byte path (serde_json does not check the bytes
-        // of ignored values, so such a body may still be accepted).
+        // Other bodies are not JSON (RFC 8259), even when the bad bytes are in
+        // an unknown field, which serde_json would skip unchecked.
         match std::str::from_utf8(body) {
             Ok(text) => serde_json::from_str(text),
-            Err(_) => serde_json::from_slice(body),
+            Err(e) => serde_json::from_slice::<Webhook<'_>>(body).and_then(|_| {
+                Err(serde::de::Error::custom(format_args!(
+                    "invalid UTF-8 at byte {}",
+                    e.valid_up_to()
+                )))
+            }),
         }
     }
 
@@ -937,7 +942,7 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_judged_as_serde_json_judges_bytes() {
+    fn invalid_utf8_is_refused_even_where_serde_json_skips_it() {
         let body = |receiver: &[u8], ignored: &[u8]| {
             let mut b = br#"{"groupKey":"g","status":"firing","alerts":[],"receiver":""#.to_vec();
             b.extend_from_slice(receiver);
@@ -946,9 +951,12 @@ mod tests {
             b.extend_from_slice(br#""]}"#);
             b
         };
-        // serde_json does not check the bytes of ignored strings; the str path must not either.
+        // serde_json does not check the bytes of ignored strings; `from_slice` does.
         let ignored = body(b"r", b"\xff\xfe");
-        assert_eq!(Webhook::from_slice(&ignored).unwrap().receiver, "r");
+        assert!(serde_json::from_slice::<Webhook<'_>>(&ignored).is_ok());
+        let error = Webhook::from_slice(&ignored).unwrap_err();
+        assert_eq!(error.to_string(), "invalid UTF-8 at byte 71");
+        // Where serde_json finds the bad byte, its error is the answer.
         for bad in [
             body(b"\xff", b"x"),
             body(b"\xc3", b"\xff"),

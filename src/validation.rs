@@ -353,9 +353,43 @@ pub(crate) fn collect(body: &[u8]) -> Vec<ValidationError> {
             left: &left,
         },
     };
-    match node.deserialize(&mut de).and_then(|()| de.end()) {
+    let rows = match node.deserialize(&mut de).and_then(|()| de.end()) {
         Ok(()) => rows,
         Err(e) => vec![decode_error(body, &e)],
+    };
+    // JSON text is UTF-8 (RFC 8259). serde_json checks the strings it keeps,
+    // not those it skips, so a bad byte in an unknown field gets here too: the
+    // body is not JSON, unless a syntax error came first.
+    match std::str::from_utf8(body) {
+        Err(e) if !syntax_error_by(&rows, e.valid_up_to()) => {
+            vec![utf8_error(body, e.valid_up_to())]
+        }
+        _ => rows,
+    }
+}
+
+/// Whether `rows` is a JSON syntax error at or before byte `offset`.
+fn syntax_error_by(rows: &[ValidationError], offset: usize) -> bool {
+    let [row] = rows else { return false };
+    row.kind == JSON_DECODE && matches!(row.loc[..], [_, LocItem::Index(at)] if at <= offset)
+}
+
+/// The row for a byte that is not UTF-8, worded as serde_json words it in the strings it keeps.
+fn utf8_error(body: &[u8], offset: usize) -> ValidationError {
+    let before = &body[..offset];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let column = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    ValidationError {
+        loc: vec![LocItem::body(), LocItem::Index(offset)],
+        msg: Cow::Owned(format!(
+            "invalid unicode code point at line {line} column {column}"
+        )),
+        kind: JSON_DECODE,
     }
 }
 
@@ -940,15 +974,41 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_skipped_like_the_typed_parse() {
-        // Unknown values are skipped unchecked: no depth limit, no UTF-8 or range check.
+        // Unknown values are skipped unchecked: no depth limit, no surrogate or range check.
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let mut body = VALID
             .replacen('{', &format!(r#"{{"x":{deep},"#), 1)
             .into_bytes();
-        body.splice(1..1, b"\"y\":\"\xff\\ud800\",\"z\":1e999,".iter().copied());
+        body.splice(1..1, b"\"y\":\"\\ud800\",\"z\":1e999,".iter().copied());
         assert!(Webhook::from_slice(&body).is_ok());
         assert!(parse(&body).is_ok());
         assert!(collect(&body).is_empty());
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_not_json_even_in_unknown_fields() {
+        for (raw, offset, position) in [
+            (&b"{\"x\":\"\xff\","[..], 6, "line 1 column 7"),
+            (b"{\"x\":{\"\xc3\x28\":1},", 7, "line 1 column 8"),
+            (
+                b"{\n \"x\": [\"ok\", \"\xe2\x82\"],",
+                16,
+                "line 2 column 15",
+            ),
+        ] {
+            let body = [raw, &VALID.as_bytes()[1..]].concat();
+            assert!(Webhook::from_slice(&body).is_err());
+            let msg = format!("invalid unicode code point at {position}");
+            assert_one(&body, &format!(r#"["body",{offset}]"#), JSON_DECODE, &msg);
+        }
+        // A syntax error before the bad byte is the one reported.
+        let body = b"{\"x\" 1, \"y\":\"\xff\"}";
+        assert_one(
+            body,
+            r#"["body",5]"#,
+            JSON_DECODE,
+            "expected `:` at line 1 column 6",
+        );
     }
 
     #[test]

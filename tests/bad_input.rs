@@ -231,6 +231,12 @@ fn cases() -> Vec<Case> {
     key.splice(4..4, [0xff]);
     cases.push(decode("invalid byte in a key", key, 4));
     cases.push(decode("a BOM", [b"\xef\xbb\xbf", FIXTURE].concat(), 0));
+    // In an unknown field, which serde_json would skip without looking at its bytes.
+    cases.push(decode(
+        "invalid byte in an unknown field",
+        [&b"{\"x\":\"\xff\","[..], &FIXTURE[1..]].concat(),
+        6,
+    ));
 
     // Huge numbers.
     let digits = "9".repeat(10_000);
