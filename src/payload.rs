@@ -414,9 +414,15 @@ impl fmt::Display for UtcSeconds {
         let days = self.0.div_euclid(86_400);
         let secs = self.0.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
+        if (0..=9999).contains(&y) {
+            write!(f, "{y:04}")?;
+        } else {
+            // An offset can carry year 0000 or 9999 out of four digits: ISO 8601's expanded form.
+            write!(f, "{y:+05}")?;
+        }
         write!(
             f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            "-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
             secs / 3600,
             secs / 60 % 60,
             secs % 60
@@ -916,6 +922,9 @@ mod tests {
         assert_eq!(t("2026-01-01T00:30:00+01:00"), "2025-12-31T23:30:00Z");
         assert_eq!(t("2024-02-28T23:00:00-01:00"), "2024-02-29T00:00:00Z");
         assert_eq!(t("1969-12-31T23:59:59Z"), "1969-12-31T23:59:59Z");
+        assert_eq!(t("0000-01-01T00:00:00+23:59"), "-0001-12-31T00:01:00Z");
+        assert_eq!(t("9999-12-31T23:59:59-23:59"), "+10000-01-01T23:58:59Z");
+        assert_eq!(t("0000-01-01T00:00:00Z"), "0000-01-01T00:00:00Z");
         assert_eq!(
             Timestamp::parse("1970-01-01T00:00:00Z")
                 .unwrap()
