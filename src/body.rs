@@ -3,7 +3,7 @@
 use std::pin::{Pin, pin};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::CONTENT_LENGTH;
+use http::header::{CONTENT_LENGTH, EXPECT};
 use http::{HeaderMap, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -15,11 +15,19 @@ use crate::sink::BoxError;
 
 /// Whether `Content-Length` declares so much more than `limit` bytes that the
 /// body is refused unread; a smaller excess is drained by [`read`] (see [`DRAIN_LIMIT`]).
+/// A client that sent `Expect: 100-continue` waits for the go-ahead before it
+/// sends its body: any excess is refused unread, and the go-ahead never comes.
 pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
-    headers
+    let Some(declared) = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|n| n > limit as u64 + DRAIN_LIMIT)
+    else {
+        return false;
+    };
+    let waits = headers
+        .get(EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    declared > limit as u64 + if waits { 0 } else { DRAIN_LIMIT }
 }
 
 /// The 413 answer, counted.

@@ -395,7 +395,9 @@ fn uncompressed(headers: &HeaderMap) -> bool {
 /// and discarded before the 413 goes out. A client that is still sending can
 /// then read the answer; closing a socket with unread data makes the kernel
 /// reset the connection, and the client sees a broken pipe instead of the 413.
-/// Nothing is buffered while draining.
+/// Nothing is buffered while draining. A request that declares more than the
+/// limit and asks `Expect: 100-continue` (curl does for bodies over 1 MiB) is
+/// answered 413 at once: its body is never asked for, so none is sent.
 pub const DRAIN_LIMIT: u64 = 32 << 20;
 
 /// `application/json` or `application/*+json`, with any parameters.

@@ -253,6 +253,33 @@ async fn a_declared_length_over_the_limit_is_refused_before_reading() {
 }
 
 #[tokio::test]
+async fn a_client_that_waits_for_100_continue_is_refused_without_reading() {
+    let receiver = AlertReceiver::builder().body_limit(1000).build();
+    for (expect, declared, pulled_at_all) in [
+        (Some("100-continue"), 1001, false),
+        (Some("100-Continue"), 5_000_000, false),
+        // Without the header, an excess under DRAIN_LIMIT is read and discarded first.
+        (None, 1001, true),
+        (Some("100-continue"), 1000, true),
+    ] {
+        let body = Stream::new(declared, 1 << 16);
+        let pulled = body.pulled.clone();
+        let mut request = Request::post("/").header("content-length", declared.to_string());
+        if let Some(expect) = expect {
+            request = request.header("expect", expect);
+        }
+        let (status, _, _) = send(&receiver, request.body(body).unwrap()).await;
+        let want = if declared > 1000 { 413 } else { 422 };
+        assert_eq!(status, want, "{expect:?} {declared}");
+        assert_eq!(
+            pulled.load(SeqCst) > 0,
+            pulled_at_all,
+            "{expect:?} {declared}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_body_sent_one_byte_per_frame_is_reassembled() {
     let receiver = AlertReceiver::builder().build();
     let body = fixture("13-");

@@ -222,6 +222,30 @@ async fn large_bodies_take_turns(name: &str) {
     assert_eq!(answer.json()["received"], 1);
 }
 
+/// A request over the 4 MiB limit that waits for `100 Continue` is refused at
+/// once: no go-ahead, so its body is never sent, and the connection closes.
+#[tokio::test]
+async fn a_too_large_body_that_waits_for_the_go_ahead_gets_413_at_once() {
+    let Some((_example, addr)) = start("hyper", "30") else {
+        return;
+    };
+    let mut client = connect(addr).await;
+    let ask = expect_continue(5_000_000);
+    client.get_mut().write_all(&ask).await.expect("write");
+    let answer = within("413 without 100 Continue", read_answer(&mut client)).await;
+    let answer = answer.expect("an answer");
+    assert_eq!(answer.status, 413);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"detail": "Request body too large: the limit is 4194304 bytes"})
+    );
+    assert!(
+        within("closing after the 413", read_to_close(&mut client))
+            .await
+            .is_empty()
+    );
+}
+
 #[tokio::test]
 async fn the_hyper_example_reads_large_bodies_in_turns() {
     large_bodies_take_turns("hyper").await;
