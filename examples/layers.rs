@@ -126,7 +126,7 @@ async fn main() -> std::io::Result<()> {
     let app = app(receiver, common::bearer_from_env(), &limits);
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(common::shutdown_signal())
-        .await
+    // On the examples' hyper loop: header and body read timeouts, which `axum::serve` lacks.
+    let timeouts = common::Timeouts::from_env();
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await
 }

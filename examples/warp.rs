@@ -2,7 +2,9 @@
 //!
 //! warp has no tower adapter, so [`tower_service`] turns any
 //! `tower::Service<http::Request<B>>` into a filter: it streams the request
-//! body into the service and calls `oneshot`.
+//! body into the service and calls `oneshot`. The routes then run on the
+//! examples' hyper loop (`common::serve`, through `warp::service`), which
+//! bounds how long a client may take to send its head and its body.
 //!
 //! ```sh
 //! cargo run --example warp -- 127.0.0.1:8000
@@ -88,10 +90,14 @@ async fn main() -> std::io::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(common::shutdown_signal())
-        .run()
-        .await;
-    Ok(())
+    // `warp::serve` has no header or body read timeout: the filter runs on the
+    // examples' hyper loop instead, as a tower service.
+    let timeouts = common::Timeouts::from_env();
+    common::serve(
+        listener,
+        warp::service(routes),
+        timeouts,
+        common::shutdown_signal(),
+    )
+    .await
 }

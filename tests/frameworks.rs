@@ -21,6 +21,7 @@ use alertmanager_webhook::{AlertReceiver, Event};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use support::{PATH, Proc, Reply, request, wait_for};
+use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
 
 const EXAMPLES: [&str; 5] = ["hyper", "axum", "warp", "layers", "dashboard"];
@@ -228,8 +229,10 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
     assert_eq!(expected[4].2.as_deref(), Some("POST, PUT"));
 
     let mut today = vec![utc_date()];
+    // A short header timeout, so that the stalled client below is cut off soon.
+    let env = [("HEADER_READ_TIMEOUT_SECS", "2")];
     let examples: Vec<_> =
-        futures_util::future::join_all(EXAMPLES.map(|name| Example::start(name, &[]))).await;
+        futures_util::future::join_all(EXAMPLES.map(|name| Example::start(name, &env))).await;
     today.push(utc_date());
     for (name, mut example) in EXAMPLES.into_iter().zip(examples) {
         for ((method, path, headers, body), want) in cases().into_iter().zip(&expected) {
@@ -252,11 +255,20 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
         // receiver's escaping: the subscriber's own pass is off).
         let reply = example.send("POST", PATH, &[JSON], EVIL).await;
         assert_eq!(reply.status, 200, "{name}: {}", reply.body);
+        // A client stalled halfway through its request head does not hold up the shutdown.
+        let mut stalled = tokio::net::TcpStream::connect(example.addr)
+            .await
+            .expect("connect");
+        stalled
+            .write_all(b"POST /api/webhooks/alerts HTTP/1.1\r\n")
+            .await
+            .expect("write half a head");
         let status = example.proc.terminate().await;
         assert!(
             status.is_some_and(|s| s.success()),
             "{name} did not stop cleanly on SIGTERM: {status:?}"
         );
+        drop(stalled);
         let log = example.proc.log();
         assert!(
             log.contains(" WARN alertmanager_webhook: [ALERT FIRING] BasicFiring (warning) - component=gpu: GPU 0 temperature above 90C "),

@@ -1,4 +1,4 @@
-//! Slow clients against the built `hyper` and `axum` examples, run with 1 s
+//! Slow clients against the built examples, run with 1 s
 //! header and body read timeouts: a client that never finishes its head, or
 //! never sends one, is disconnected; one that dribbles its body gets a 400
 //! JSON answer and is disconnected; and the example keeps answering others.
@@ -264,4 +264,19 @@ async fn the_hyper_example_cuts_off_slow_clients() {
 #[tokio::test]
 async fn the_axum_example_cuts_off_slow_clients() {
     slow_clients_are_cut_off("axum").await;
+}
+
+#[tokio::test]
+async fn the_warp_example_cuts_off_slow_clients() {
+    slow_clients_are_cut_off("warp").await;
+}
+
+#[tokio::test]
+async fn the_layers_example_cuts_off_slow_clients() {
+    slow_clients_are_cut_off("layers").await;
+}
+
+#[tokio::test]
+async fn the_dashboard_example_cuts_off_slow_clients() {
+    slow_clients_are_cut_off("dashboard").await;
 }

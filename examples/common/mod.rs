@@ -17,7 +17,6 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
@@ -358,7 +357,9 @@ where
             service.oneshot(request).await
         }
     });
-    let graceful = GracefulShutdown::new();
+    // Each connection task ends its connection gracefully once `stop` changes.
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -368,20 +369,39 @@ where
                     .timer(TokioTimer::new())
                     .header_read_timeout(timeouts.header)
                     .max_buf_size(64 << 10)
-                    .serve_connection(TokioIo::new(stream), app.clone());
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(error) = conn.await {
+                    .serve_connection(TokioIo::new(stream), app.clone())
+                    .with_upgrades();
+                let mut stopping = stopping.clone();
+                connections.spawn(async move {
+                    let mut conn = std::pin::pin!(conn);
+                    let ended = tokio::select! {
+                        ended = conn.as_mut() => ended,
+                        _ = stopping.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
+                    };
+                    if let Err(error) = ended {
                         tracing::debug!(%error, "connection ended with an error");
                     }
                 });
             }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
         }
     }
-    tokio::select! {
-        () = graceful.shutdown() => {},
-        () = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("connections still open after 10 s"),
+    // No new connections: the kernel refuses them from now on.
+    drop(listener);
+    let _ = stop.send(());
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), drained)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "connections still open after 10 s: closing them"
+        );
     }
     Ok(())
 }

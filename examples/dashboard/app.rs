@@ -28,8 +28,9 @@ pub const WEBHOOK_PATH: &str = "/api/webhooks/alerts";
 const PAGE: &str = include_str!("index.html");
 /// Most firing alerts remembered for clients that connect late.
 const ACTIVE_CAPACITY: usize = 1000;
-/// Events buffered per WebSocket client before it lags and skips ahead.
-const CHANNEL_CAPACITY: usize = 256;
+/// Events buffered per WebSocket client before it lags and skips ahead: room
+/// for a notification of this many alerts, whose events come all at once.
+const CHANNEL_CAPACITY: usize = 4096;
 /// A send that takes longer than this means the client is stuck: drop it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a ping checks that a quiet client is still there.

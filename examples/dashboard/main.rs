@@ -52,12 +52,13 @@ async fn main() -> std::io::Result<()> {
             }
         });
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            common::shutdown_signal().await;
-            dashboard.close_clients();
-        })
-        .await
+    // On the examples' hyper loop: header and body read timeouts, which `axum::serve` lacks.
+    let timeouts = common::Timeouts::from_env();
+    let shutdown = async move {
+        common::shutdown_signal().await;
+        dashboard.close_clients();
+    };
+    common::serve(listener, router, timeouts, shutdown).await
 }
 
 /// The dashboard's routes: through Redis when `REDIS_URL` is set. Exits if Redis is unreachable.
