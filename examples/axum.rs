@@ -24,9 +24,12 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new()
         .route_service(common::PATH, receiver)
         .route("/healthz", get(|| async { "ok" }))
-        .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") });
+        .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
+        .method_not_allowed_fallback(|| async {
+            detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+        });
 
-    let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
+    let listener = common::listen().await;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
     let timeouts = common::Timeouts::from_env();
     common::serve(listener, app, timeouts, common::shutdown_signal()).await

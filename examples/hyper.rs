@@ -21,7 +21,6 @@ use alertmanager_webhook::response::detail;
 use alertmanager_webhook::sink::{BroadcastSink, Sink, SinkError};
 use alertmanager_webhook::{AlertReceiver, Event};
 use http::{Request, StatusCode};
-use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tower::ServiceExt;
 
@@ -70,7 +69,7 @@ async fn main() -> std::io::Result<()> {
         }
     });
 
-    let listener = TcpListener::bind(common::listen_addr()).await?;
+    let listener = common::listen().await;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
     // The server loop, with the header and body read timeouts, is in `common::serve`.
     let timeouts = common::Timeouts::from_env();

@@ -124,7 +124,7 @@ async fn main() -> std::io::Result<()> {
         .sink(common::debug_sink())
         .build();
     let app = app(receiver, common::bearer_from_env(), &limits);
-    let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
+    let listener = common::listen().await;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
     // On the examples' hyper loop: header and body read timeouts, which `axum::serve` lacks.
     let timeouts = common::Timeouts::from_env();

@@ -79,7 +79,16 @@ where
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
     let receiver = common::guarded(AlertReceiver::builder().sink(common::debug_sink()).build());
-    let alerts = warp::path!("api" / "webhooks" / "alerts").and(tower_service(receiver));
+    // The path exactly: `warp::path!` would also take a trailing slash.
+    let alerts = warp::path::full()
+        .and_then(|path: FullPath| async move {
+            match path.as_str() == common::PATH {
+                true => Ok(()),
+                false => Err(warp::reject::not_found()),
+            }
+        })
+        .untuple_one()
+        .and(tower_service(receiver));
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
     let routes = alerts.or(healthz).recover(|_: warp::Rejection| async {
         Ok::<_, Infallible>(
@@ -88,7 +97,7 @@ async fn main() -> std::io::Result<()> {
         )
     });
 
-    let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
+    let listener = common::listen().await;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
     // `warp::serve` has no header or body read timeout: the filter runs on the
     // examples' hyper loop instead, as a tower service.

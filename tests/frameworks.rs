@@ -152,6 +152,7 @@ fn cases() -> Vec<Case> {
         ("GET", PATH, vec![], ""),
         ("PUT", PATH, vec![JSON], FIXTURE_01),
         ("POST", "/nope", vec![JSON], FIXTURE_01),
+        ("POST", "/api/webhooks/alerts/", vec![JSON], FIXTURE_01),
     ]
 }
 

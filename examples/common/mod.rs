@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::io::{BufWriter, Write};
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -29,16 +28,21 @@ use tracing_subscriber::fmt::time::FormatTime;
 /// Where the receiver is mounted.
 pub const PATH: &str = "/api/webhooks/alerts";
 
-/// The first argument, else `LISTEN_ADDR`, else `127.0.0.1:8000`.
-pub fn listen_addr() -> SocketAddr {
+/// Listens on the first argument, else `LISTEN_ADDR`, else `127.0.0.1:8000`
+/// (a name such as `localhost:8000` is resolved). When it cannot, exits with a
+/// message that names the address.
+pub async fn listen() -> TcpListener {
     let raw = std::env::args()
         .nth(1)
         .or_else(|| std::env::var("LISTEN_ADDR").ok())
         .unwrap_or_else(|| "127.0.0.1:8000".to_owned());
-    raw.parse().unwrap_or_else(|e| {
-        eprintln!("invalid listen address {raw:?}: {e}");
-        std::process::exit(2)
-    })
+    match TcpListener::bind(raw.as_str()).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("cannot listen on {raw:?}: {e}");
+            std::process::exit(2)
+        }
+    }
 }
 
 /// Logs to stdout, filtered by `RUST_LOG` (default `info`), without colour when `NO_COLOR` is set.

@@ -8,12 +8,16 @@ use std::time::Duration;
 
 use alertmanager_webhook::active::ActiveAlerts;
 use alertmanager_webhook::auth::Auth;
+use alertmanager_webhook::response::detail;
 use alertmanager_webhook::sink::{Sink, sink_fn};
 use alertmanager_webhook::{AlertReceiver, Event};
 use axum::Router;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
+#[cfg(feature = "metrics")]
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 #[cfg(feature = "metrics")]
@@ -98,7 +102,10 @@ impl Dashboard {
             .route("/ws", get(websocket))
             .with_state(self.clone())
             .route_service(WEBHOOK_PATH, receiver)
-            .fallback(|| async { json(StatusCode::NOT_FOUND, r#"{"detail":"Not Found"}"#) })
+            .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
+            .method_not_allowed_fallback(|| async {
+                detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+            })
     }
 
     /// Asks every WebSocket client to close (for a graceful shutdown).
@@ -185,14 +192,18 @@ pub mod redis {
     }
 }
 
-fn json(status: StatusCode, body: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-async fn websocket(ws: WebSocketUpgrade, State(dashboard): State<Dashboard>) -> Response {
-    // Clients only listen; a large message from one is not welcome.
-    ws.max_message_size(64 * 1024)
-        .on_upgrade(move |socket| client(socket, dashboard))
+/// `GET /ws`; a request that is not a WebSocket handshake gets axum's refusal as JSON.
+async fn websocket(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(dashboard): State<Dashboard>,
+) -> Response {
+    match ws {
+        // Clients only listen; a large message from one is not welcome.
+        Ok(ws) => ws
+            .max_message_size(64 * 1024)
+            .on_upgrade(move |socket| client(socket, dashboard)),
+        Err(refusal) => detail(refusal.status(), &refusal.body_text()).into_response(),
+    }
 }
 
 /// One WebSocket client: the firing alerts first, then every event as it comes.

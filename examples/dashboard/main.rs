@@ -10,8 +10,9 @@
 //! - `GET /`: the page (plain HTML, embedded); it reconnects by itself.
 //! - `GET /ws`: a WebSocket that first sends the alerts firing now, then every
 //!   `infrastructure_alert` event, one JSON text frame each.
-//! - `POST /api/webhooks/alerts`: the receiver. With `WEBHOOK_BEARER_TOKEN` set (non-empty) it
-//!   requires `Authorization: Bearer <token>`; the page and the WebSocket stay open.
+//! - `POST /api/webhooks/alerts`: the receiver. With `WEBHOOK_BEARER_TOKEN` set it requires
+//!   `Authorization: Bearer <token>` (an empty token is refused at startup); the page and the
+//!   WebSocket stay open.
 //! - `GET /metrics`: the receiver's Prometheus metrics, when built with `--features metrics`.
 //!
 //! Listen address: the first argument, else `LISTEN_ADDR`, else `127.0.0.1:8000`. Logs go to
@@ -38,7 +39,7 @@ async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
     let dashboard = app::Dashboard::new(common::bearer_from_env());
     let router = router(&dashboard).await;
-    let listener = tokio::net::TcpListener::bind(common::listen_addr()).await?;
+    let listener = common::listen().await;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, path = app::WEBHOOK_PATH, "receiver listening; dashboard on http://{addr}/");
     // Without scrapes, histogram samples pile up until the next upkeep.
