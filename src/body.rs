@@ -3,7 +3,7 @@
 use std::pin::{Pin, pin};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, EXPECT};
+use http::header::{CONTENT_LENGTH, EXPECT, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -111,8 +111,14 @@ fn body_error<R: From<Bytes>>(error: BoxError, limit: usize) -> Response<R> {
         return too_large(limit);
     }
     tracing::debug!(target: TARGET, %error, "failed to read a request body");
-    json(
-        StatusCode::BAD_REQUEST,
-        detail_json("Failed to read the request body"),
-    )
+    // The body did not arrive (a broken connection, or a client too slow for the
+    // server's deadline): a retry can fix that, and Alertmanager retries 5xx only.
+    let mut answer = json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        detail_json("Failed to read the request body; retry later"),
+    );
+    answer
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    answer
 }

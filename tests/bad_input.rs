@@ -3,8 +3,8 @@
 //!
 //! Cases go through the service in process with `oneshot`, except the lying
 //! `Content-Length` ones, which need a real HTTP/1.1 server (the examples'
-//! loop in `examples/common`): a body shorter than declared is answered 400
-//! `Failed to read the request body` (when the client gives up, or when the
+//! loop in `examples/common`): a body shorter than declared is answered 503
+//! `Failed to read the request body; retry later` (when the client gives up, or when the
 //! body-read deadline passes); a body longer than declared is cut at the
 //! declared length (422), and the rest is a malformed next request that
 //! hyper refuses before closing the connection.
@@ -579,10 +579,10 @@ async fn server() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
 }
 
 fn assert_read_failure(answer: &raw_http::Answer) {
-    assert_eq!(answer.status, 400, "{answer:?}");
+    assert_eq!(answer.status, 503, "{answer:?}");
     assert_eq!(
         answer.json(),
-        json!({"detail": "Failed to read the request body"})
+        json!({"detail": "Failed to read the request body; retry later"})
     );
 }
 
@@ -597,7 +597,7 @@ async fn still_answers(addr: std::net::SocketAddr) {
 }
 
 #[tokio::test]
-async fn a_content_length_larger_than_the_body_is_answered_400() {
+async fn a_content_length_larger_than_the_body_is_answered_503() {
     let (addr, _stop) = server().await;
     let sent = &FIXTURE[..FIXTURE.len() - 50];
     // The client stops sending but keeps the connection open: the body-read deadline ends it.

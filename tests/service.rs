@@ -293,7 +293,7 @@ async fn a_body_sent_one_byte_per_frame_is_reassembled() {
 }
 
 #[tokio::test]
-async fn a_failing_body_gets_400_and_a_panicking_one_500() {
+async fn a_failing_body_gets_503_and_a_panicking_one_500() {
     struct Broken(bool);
     impl http_body::Body for Broken {
         type Data = Bytes;
@@ -309,11 +309,16 @@ async fn a_failing_body_gets_400_and_a_panicking_one_500() {
         }
     }
     let receiver = AlertReceiver::builder().build();
-    let (status, _, text) = send(&receiver, Request::post("/").body(Broken(false)).unwrap()).await;
+    let (status, headers, text) =
+        send(&receiver, Request::post("/").body(Broken(false)).unwrap()).await;
     assert_eq!(
         (status.as_u16(), text.as_str()),
-        (400, r#"{"detail":"Failed to read the request body"}"#)
+        (
+            503,
+            r#"{"detail":"Failed to read the request body; retry later"}"#
+        )
     );
+    assert_eq!(headers["retry-after"], "5");
     let (status, _, text) = send(&receiver, Request::post("/").body(Broken(true)).unwrap()).await;
     assert_eq!(
         (status.as_u16(), text.as_str()),

@@ -1,6 +1,6 @@
 //! Slow clients against the built examples, run with 1 s
 //! header and body read timeouts: a client that never finishes its head, or
-//! never sends one, is disconnected; one that dribbles its body gets a 400
+//! never sends one, is disconnected; one that dribbles its body gets a 503
 //! JSON answer and is disconnected; and the example keeps answering others.
 //! Large bodies take turns (`LARGE_AT_ONCE` in `examples/common`), small ones
 //! never wait for them.
@@ -124,7 +124,7 @@ async fn slow_clients_are_cut_off(name: &str) {
     writing.abort();
 
     // Sends its head at once and its body one byte at a time (78 s in all):
-    // answered 400 when the body deadline passes, then closed.
+    // answered 503 (so that Alertmanager retries) when the body deadline passes, then closed.
     let (reader, mut writer) = TcpStream::connect(addr)
         .await
         .expect("connect")
@@ -137,10 +137,10 @@ async fn slow_clients_are_cut_off(name: &str) {
     let mut reader = BufReader::new(reader);
     let answer = within("answering a slow body", read_answer(&mut reader)).await;
     let answer = answer.expect("an answer before the close");
-    assert_eq!(answer.status, 400);
+    assert_eq!(answer.status, 503);
     assert_eq!(
         answer.json(),
-        serde_json::json!({"detail": "Failed to read the request body"})
+        serde_json::json!({"detail": "Failed to read the request body; retry later"})
     );
     assert!(
         within("closing after a slow body", read_to_close(&mut reader))
