@@ -27,13 +27,21 @@ struct Server {
 
 impl Server {
     fn start(bearer_token: Option<&str>) -> Server {
+        Server::with_capacity(bearer_token, None)
+    }
+
+    /// With `Some(n)`, the dashboard buffers `n` events per client instead of its default.
+    fn with_capacity(bearer_token: Option<&str>, events: Option<usize>) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let dashboard =
-            app::Dashboard::new(bearer_token.map(|t| Auth::bearer(t).expect("a non-empty token")));
+        let auth = bearer_token.map(|t| Auth::bearer(t).expect("a non-empty token"));
+        let dashboard = match events {
+            Some(n) => app::Dashboard::with_capacity(auth, n),
+            None => app::Dashboard::new(auth),
+        };
         let addr = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -175,6 +183,15 @@ type Client =
 /// The server reads from the socket (and so answers a ping) only after it has subscribed
 /// and sent the snapshot, so the pong marks the end of the snapshot.
 async fn connect(addr: SocketAddr) -> (Client, Vec<Value>) {
+    match try_connect(addr).await {
+        Ok(connected) => connected,
+        Err(code) => panic!("closed ({code}) while connecting"),
+    }
+}
+
+/// Connects and reads the snapshot (up to the answer to a sync ping); the Close
+/// code if the server closes first.
+async fn try_connect(addr: SocketAddr) -> Result<(Client, Vec<Value>), u16> {
     let (mut client, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .expect("WebSocket handshake");
@@ -187,7 +204,8 @@ async fn connect(addr: SocketAddr) -> (Client, Vec<Value>) {
     loop {
         match next_frame(&mut client, deadline).await {
             Frame::Text(event) => snapshot.push(event),
-            Frame::Pong => return (client, snapshot),
+            Frame::Pong => return Ok((client, snapshot)),
+            Frame::Close(code) => return Err(code),
         }
     }
 }
@@ -195,6 +213,8 @@ async fn connect(addr: SocketAddr) -> (Client, Vec<Value>) {
 enum Frame {
     Text(Value),
     Pong,
+    /// A Close frame, with its code.
+    Close(u16),
 }
 
 async fn next_frame(client: &mut Client, deadline: Instant) -> Frame {
@@ -209,6 +229,7 @@ async fn next_frame(client: &mut Client, deadline: Instant) -> Frame {
                 return Frame::Text(serde_json::from_str(text.as_str()).expect("JSON frame"));
             }
             Message::Pong(data) if data.as_ref() == b"sync" => return Frame::Pong,
+            Message::Close(frame) => return Frame::Close(frame.map_or(1005, |f| f.code.into())),
             // The server's heartbeat pings are answered by tungstenite.
             Message::Ping(_) | Message::Pong(_) => {}
             other => panic!("unexpected frame {other:?}"),
@@ -220,6 +241,7 @@ async fn next_event(client: &mut Client) -> Value {
     match next_frame(client, Instant::now() + PATIENCE).await {
         Frame::Text(event) => event,
         Frame::Pong => panic!("unexpected pong"),
+        Frame::Close(code) => panic!("unexpected close ({code})"),
     }
 }
 
@@ -363,8 +385,9 @@ fn websocket_clients_get_each_event_once_and_late_clients_the_firing_set() {
 }
 
 #[test]
-fn a_client_that_never_reads_does_not_hold_up_the_others() {
-    let server = Server::start(None);
+fn a_client_that_falls_behind_is_closed_and_does_not_hold_up_the_others() {
+    // 64 events per client, so that falling behind is sure to happen.
+    let server = Server::with_capacity(None, Some(64));
     // Five posts of a thousand 3 KB alerts: far more than the sockets and the channel buffer.
     let alerts: Vec<Value> = (0..1000)
         .map(|i| {
@@ -377,7 +400,7 @@ fn a_client_that_never_reads_does_not_hold_up_the_others() {
         .to_string();
     let addr = server.addr;
     server.runtime.block_on(async {
-        let (_stalled, _) = connect(addr).await;
+        let (mut stalled, _) = connect(addr).await;
         let (mut reader, _) = connect(addr).await;
         let posts = tokio::task::spawn_blocking(move || {
             for _ in 0..5 {
@@ -388,15 +411,49 @@ fn a_client_that_never_reads_does_not_hold_up_the_others() {
             let (status, _) = http(addr, "POST", app::WEBHOOK_PATH, &[], Some(&body));
             assert_eq!(status, 200);
         });
-        // The reader may skip events when it falls behind, but it reaches the last one.
+        // The reader gets every event in order, or, once it falls behind, is closed with
+        // 1013 (try again later); reconnected, it starts again from the firing alerts.
+        // Either way it reaches the last alert.
+        let last = |event: &Value| event["data"]["fingerprint"] == "cacc988e0448cada";
+        let mut in_order = Some(0);
         loop {
-            let event = next_event(&mut reader).await;
-            if event["data"]["fingerprint"] == "cacc988e0448cada" {
-                break;
+            match next_frame(&mut reader, Instant::now() + PATIENCE).await {
+                Frame::Text(event) if last(&event) => break,
+                Frame::Text(event) => {
+                    assert_eq!(event["data"]["receiver"], "load");
+                    if let Some(i) = in_order {
+                        assert_eq!(event["data"]["fingerprint"], format!("load{i}"));
+                        in_order = Some((i + 1) % 1000);
+                    }
+                }
+                Frame::Close(code) => {
+                    assert_eq!(code, 1013);
+                    // Reconnect until a snapshot comes through whole.
+                    let (client, snapshot) = loop {
+                        match try_connect(addr).await {
+                            Ok(connected) => break connected,
+                            Err(code) => assert_eq!(code, 1013),
+                        }
+                    };
+                    reader = client;
+                    if snapshot.iter().any(last) {
+                        break;
+                    }
+                    in_order = None;
+                }
+                Frame::Pong => panic!("unexpected pong"),
             }
-            assert_eq!(event["data"]["receiver"], "load");
         }
         posts.await.expect("posts");
+        // The client that did not read fell more than 64 events behind: once it reads, it
+        // gets what was already on its way, then a Close, 1013.
+        loop {
+            match next_frame(&mut stalled, Instant::now() + PATIENCE).await {
+                Frame::Text(event) => assert_eq!(event["data"]["receiver"], "load"),
+                Frame::Close(code) => break assert_eq!(code, 1013),
+                Frame::Pong => panic!("unexpected pong"),
+            }
+        }
     });
 }
 

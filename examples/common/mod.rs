@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::io::ErrorKind::{ConnectionAborted, ConnectionReset};
 use std::io::{BufWriter, Write};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -225,7 +226,7 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
-    /// `HEADER_READ_TIMEOUT_SECS` and `BODY_READ_TIMEOUT_SECS` (whole seconds), 10 s each by default.
+    /// `HEADER_READ_TIMEOUT_SECS` and `BODY_READ_TIMEOUT_SECS` (whole seconds, 1 to 86400), 10 s each by default.
     pub fn from_env() -> Self {
         Timeouts {
             header: secs_from_env("HEADER_READ_TIMEOUT_SECS", 10),
@@ -238,10 +239,11 @@ fn secs_from_env(name: &str, default: u64) -> Duration {
     let Ok(raw) = std::env::var(name) else {
         return Duration::from_secs(default);
     };
+    // Up to a day: a deadline is an `Instant` plus this, which must not overflow.
     match raw.parse::<u64>() {
-        Ok(secs) if secs > 0 => Duration::from_secs(secs),
+        Ok(secs) if (1..=86_400).contains(&secs) => Duration::from_secs(secs),
         _ => {
-            eprintln!("{name}: expected a positive number of seconds, got {raw:?}");
+            eprintln!("{name}: expected a number of seconds from 1 to 86400, got {raw:?}");
             std::process::exit(2)
         }
     }
@@ -368,7 +370,17 @@ where
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    // One connection that failed before it was accepted: nothing to do.
+                    Err(e) if matches!(e.kind(), ConnectionAborted | ConnectionReset) => continue,
+                    // Out of file descriptors, or the like: wait instead of spinning.
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot accept connections; trying again in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(timeouts.header)

@@ -14,10 +14,11 @@ use alertmanager_webhook::{AlertReceiver, Event};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 #[cfg(feature = "metrics")]
 use axum::http::header;
+use axum::http::header::ALLOW;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 #[cfg(feature = "metrics")]
@@ -32,8 +33,9 @@ pub const WEBHOOK_PATH: &str = "/api/webhooks/alerts";
 const PAGE: &str = include_str!("index.html");
 /// Most firing alerts remembered for clients that connect late.
 const ACTIVE_CAPACITY: usize = 1000;
-/// Events buffered per WebSocket client before it lags and skips ahead: room
-/// for a notification of this many alerts, whose events come all at once.
+/// Events buffered per WebSocket client: room for a notification of this many
+/// alerts, whose events come all at once. A client that falls further behind
+/// is closed (1013, try again later) and resyncs when it reconnects.
 const CHANNEL_CAPACITY: usize = 4096;
 /// A send that takes longer than this means the client is stuck: drop it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,8 +56,13 @@ pub struct Dashboard {
 impl Dashboard {
     /// A dashboard; with `auth`, the receiver requires that credential.
     pub fn new(auth: Option<Auth>) -> Self {
+        Self::with_capacity(auth, CHANNEL_CAPACITY)
+    }
+
+    /// The same, buffering `events` events per WebSocket client.
+    pub fn with_capacity(auth: Option<Auth>, events: usize) -> Self {
         Dashboard {
-            events: broadcast::channel(CHANNEL_CAPACITY).0,
+            events: broadcast::channel(events).0,
             active: Arc::new(ActiveAlerts::new(ACTIVE_CAPACITY)),
             auth,
             closing: Arc::new(watch::channel(false).0),
@@ -202,7 +209,15 @@ async fn websocket(
         Ok(ws) => ws
             .max_message_size(64 * 1024)
             .on_upgrade(move |socket| client(socket, dashboard)),
-        Err(refusal) => detail(refusal.status(), &refusal.body_text()).into_response(),
+        Err(refusal) => {
+            let mut answer = detail(refusal.status(), &refusal.body_text());
+            if answer.status() == StatusCode::METHOD_NOT_ALLOWED {
+                answer
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("GET"));
+            }
+            answer.into_response()
+        }
     }
 }
 
@@ -228,12 +243,24 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "slow WebSocket client skipped events");
+                    // Its view now has a hole: close, so that it reconnects and starts
+                    // again from the firing alerts (the page does so by itself).
+                    tracing::warn!(missed, "WebSocket client fell behind; closing it so that it resyncs");
+                    let close = CloseFrame {
+                        code: close_code::AGAIN,
+                        reason: Utf8Bytes::from_static("fell behind the events: reconnect"),
+                    };
+                    return close_with(socket, Some(close)).await;
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(Message::Close(_))) => {
+                    // Reading on sends the Close that answers it.
+                    let _ = timeout(SEND_TIMEOUT, socket.recv()).await;
+                    return;
+                }
+                Some(Err(_)) | None => return,
                 Some(Ok(_)) => last_heard = Instant::now(),
             },
             _ = ping.tick() => {
@@ -248,7 +275,26 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
             _ = closing.changed() => break,
         }
     }
-    let _ = timeout(SEND_TIMEOUT, socket.send(Message::Close(None))).await;
+    close_with(socket, None).await;
+}
+
+/// Sends a Close and waits (at most [`SEND_TIMEOUT`]) for the client's: closing
+/// the connection before that could reset it under frames still unread.
+async fn close_with(mut socket: WebSocket, frame: Option<CloseFrame>) {
+    if !matches!(
+        timeout(SEND_TIMEOUT, socket.send(Message::Close(frame))).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let _ = timeout(SEND_TIMEOUT, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Sends one event as a text frame; `false` if the client is gone or stuck.
