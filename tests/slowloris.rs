@@ -208,6 +208,19 @@ async fn large_bodies_take_turns(name: &str) {
     let answer = within("a small request", read_answer(&mut small)).await;
     assert_eq!(answer.map(|a| a.status), Some(200));
 
+    // ...and so is a large one refused on its head alone, which never reads its body.
+    let mut refused = connect(addr).await;
+    let ask = String::from_utf8(expect_continue(LARGE)).expect("ASCII");
+    let ask = ask.replacen("application/json", "text/plain", 1);
+    refused
+        .get_mut()
+        .write_all(ask.as_bytes())
+        .await
+        .expect("write");
+    // (The turns are held for 30 s: an answer well before then did not wait for one.)
+    let answer = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut refused)).await;
+    assert_eq!(answer.ok().flatten().map(|a| a.status), Some(415));
+
     // One of the held requests goes away: the waiting one is let in, sends
     // its body (the fixture and trailing spaces) and is answered.
     drop(held.pop());

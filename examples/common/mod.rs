@@ -7,7 +7,7 @@ use std::io::ErrorKind::{ConnectionAborted, ConnectionReset};
 use std::io::{BufWriter, Write};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alertmanager_webhook::auth::{Auth, RequireAuth};
@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceBuilder;
 use tower::util::Either;
 use tower::{BoxError, Service, ServiceExt};
@@ -259,8 +259,20 @@ fn secs_from_env(name: &str, default: u64) -> Duration {
 /// head, as almost every notification does, never touches the timer wheel.
 pub struct DeadlineBody<B> {
     body: B,
-    deadline: tokio::time::Instant,
+    timeout: Duration,
+    /// Set once the body may be read: at once, or when its turn comes.
+    deadline: Option<tokio::time::Instant>,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    turn: Option<Turn>,
+}
+
+/// A large body's turn (see [`LARGE_AT_ONCE`]), asked for when the body is
+/// first read, so that a request refused on its head alone (405, 415, 401,
+/// 404, a declared 413) never waits for one. The permit goes to `held`, which
+/// the request's answer keeps until it is ready.
+struct Turn {
+    asking: Pin<Box<dyn Future<Output = Option<OwnedSemaphorePermit>> + Send + Sync>>,
+    held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
 }
 
 impl<B> DeadlineBody<B> {
@@ -268,8 +280,28 @@ impl<B> DeadlineBody<B> {
     pub fn new(body: B, timeout: Duration) -> Self {
         DeadlineBody {
             body,
-            deadline: tokio::time::Instant::now() + timeout,
+            timeout,
+            deadline: Some(tokio::time::Instant::now() + timeout),
             timer: None,
+            turn: None,
+        }
+    }
+
+    /// `body`, readable for `timeout` from when it gets one of `turns`, which
+    /// then stays in `held`.
+    fn in_turn(
+        body: B,
+        timeout: Duration,
+        turns: Arc<Semaphore>,
+        held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+    ) -> Self {
+        let asking = Box::pin(async move { turns.acquire_owned().await.ok() });
+        DeadlineBody {
+            body,
+            timeout,
+            deadline: None,
+            timer: None,
+            turn: Some(Turn { asking, held }),
         }
     }
 }
@@ -287,6 +319,12 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, BoxError>>> {
         let this = &mut *self;
+        if let Some(turn) = &mut this.turn {
+            let permit = ready!(turn.asking.as_mut().poll(cx));
+            *turn.held.lock().unwrap_or_else(|e| e.into_inner()) = permit;
+            this.turn = None;
+            this.deadline = Some(tokio::time::Instant::now() + this.timeout);
+        }
         let late = || Poll::Ready(Some(Err("the request body did not arrive in time".into())));
         if let Some(timer) = &mut this.timer {
             if timer.as_mut().poll(cx).is_ready() {
@@ -296,10 +334,10 @@ where
         if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        if this.timer.is_none() {
+        if let (None, Some(deadline)) = (&this.timer, this.deadline) {
             let timer = this
                 .timer
-                .insert(Box::pin(tokio::time::sleep_until(this.deadline)));
+                .insert(Box::pin(tokio::time::sleep_until(deadline)));
             if timer.as_mut().poll(cx).is_ready() {
                 return late();
             }
@@ -346,20 +384,22 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let large = Arc::new(Semaphore::new(LARGE_AT_ONCE));
+    let turns = Arc::new(Semaphore::new(LARGE_AT_ONCE));
     let app = hyper::service::service_fn(move |request: Request<Incoming>| {
         let service = service.clone();
-        let size = request.body().size_hint().upper();
-        let permit = size
-            .is_none_or(|n| n > LARGE_BODY)
-            .then(|| large.clone().acquire_owned());
+        let large = request
+            .body()
+            .size_hint()
+            .upper()
+            .is_none_or(|n| n > LARGE_BODY);
+        let held: Option<Arc<Mutex<_>>> = large.then(Arc::default);
+        let request = request.map(|body| match &held {
+            Some(held) => DeadlineBody::in_turn(body, timeouts.body, turns.clone(), held.clone()),
+            None => DeadlineBody::new(body, timeouts.body),
+        });
         async move {
-            // Held until the answer is ready. (The semaphore is never closed.)
-            let _permit = match permit {
-                Some(permit) => permit.await.ok(),
-                None => None,
-            };
-            let request = request.map(|body| DeadlineBody::new(body, timeouts.body));
+            // The body's turn, if it took one, is kept until the answer is ready.
+            let _turn = held;
             service.oneshot(request).await
         }
     });
