@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use raw_http::{FIXTURE, head, read_answer, read_to_close, within};
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// A running example, killed when dropped.
@@ -81,6 +81,27 @@ fn start(name: &str, body_secs: &str) -> Option<(Example, SocketAddr)> {
     Some((example, addr))
 }
 
+/// Reads one answer, `status` with `{"detail": detail}`, and then the close of the connection.
+async fn answered_then_closed<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    what: &str,
+    status: u16,
+    detail: &str,
+) {
+    let answer = within(what, read_answer(reader)).await;
+    let answer = answer.expect("an answer before the close");
+    assert_eq!(answer.status, status, "{what}");
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({ "detail": detail }),
+        "{what}"
+    );
+    assert!(
+        within(what, read_to_close(reader)).await.is_empty(),
+        "{what}"
+    );
+}
+
 /// Writes `bytes` one at a time, 100 ms apart, until done or the server hangs up.
 async fn dribble(mut writer: impl AsyncWriteExt + Unpin, bytes: impl IntoIterator<Item = u8>) {
     for b in bytes {
@@ -135,18 +156,8 @@ async fn slow_clients_are_cut_off(name: &str) {
         .expect("write the head");
     let writing = tokio::spawn(dribble(writer, FIXTURE.iter().copied()));
     let mut reader = BufReader::new(reader);
-    let answer = within("answering a slow body", read_answer(&mut reader)).await;
-    let answer = answer.expect("an answer before the close");
-    assert_eq!(answer.status, 503);
-    assert_eq!(
-        answer.json(),
-        serde_json::json!({"detail": "Failed to read the request body; retry later"})
-    );
-    assert!(
-        within("closing after a slow body", read_to_close(&mut reader))
-            .await
-            .is_empty()
-    );
+    let detail = "Failed to read the request body; retry later";
+    answered_then_closed(&mut reader, "a slow body", 503, detail).await;
     writing.abort();
 
     // Everyone else is still served.
@@ -245,18 +256,8 @@ async fn a_too_large_body_that_waits_for_the_go_ahead_gets_413_at_once() {
     let mut client = connect(addr).await;
     let ask = expect_continue(5_000_000);
     client.get_mut().write_all(&ask).await.expect("write");
-    let answer = within("413 without 100 Continue", read_answer(&mut client)).await;
-    let answer = answer.expect("an answer");
-    assert_eq!(answer.status, 413);
-    assert_eq!(
-        answer.json(),
-        serde_json::json!({"detail": "Request body too large: the limit is 4194304 bytes"})
-    );
-    assert!(
-        within("closing after the 413", read_to_close(&mut client))
-            .await
-            .is_empty()
-    );
+    let detail = "Request body too large: the limit is 4194304 bytes";
+    answered_then_closed(&mut client, "413 without 100 Continue", 413, detail).await;
 }
 
 #[tokio::test]
