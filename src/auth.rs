@@ -98,11 +98,18 @@ impl std::error::Error for EmptySecret {}
 impl Auth {
     /// Requires `Authorization: Bearer <token>`.
     ///
+    /// Whitespace around `token` (say, the newline at the end of a secrets
+    /// file) is dropped: no header value can carry it.
+    ///
     /// ```
-    /// let auth = alertmanager_webhook::auth::Auth::bearer("tok-123").unwrap();
+    /// let auth = alertmanager_webhook::auth::Auth::bearer("tok-123\n").unwrap();
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("authorization", "Bearer tok-123".parse().unwrap());
+    /// assert!(auth.check(&headers));
+    /// assert!(alertmanager_webhook::auth::Auth::bearer(" \n").is_err());
     /// ```
     pub fn bearer(token: impl AsRef<[u8]>) -> Result<Auth, EmptySecret> {
-        Self::new(AUTHORIZATION, Some("Bearer"), token.as_ref())
+        Self::new(AUTHORIZATION, Some("Bearer"), token.as_ref().trim_ascii())
     }
 
     /// Requires `Authorization: Basic base64(user:password)`.
@@ -118,14 +125,15 @@ impl Auth {
         Self::new(AUTHORIZATION, Some("Basic"), encoded.as_bytes())
     }
 
-    /// Requires a header, such as `X-API-Key`, to equal `value`.
+    /// Requires a header, such as `X-API-Key`, to equal `value` (whitespace
+    /// around `value` dropped, as in [`bearer`](Auth::bearer)).
     ///
     /// ```
     /// use http::HeaderName;
     /// let auth = alertmanager_webhook::auth::Auth::header(HeaderName::from_static("x-api-key"), "k").unwrap();
     /// ```
     pub fn header(name: HeaderName, value: impl AsRef<[u8]>) -> Result<Auth, EmptySecret> {
-        Self::new(name, None, value.as_ref())
+        Self::new(name, None, value.as_ref().trim_ascii())
     }
 
     fn new(

@@ -14,6 +14,12 @@ use crate::payload::{Alert, Status};
 
 /// Configuration of the deduplication cache, for [`Builder::dedup`](crate::Builder::dedup).
 ///
+/// The key leaves out the receiver and the group: when two Alertmanager
+/// receivers (routes with `continue: true`) post the same alert to one
+/// receiver service, its sink gets it once, and the second request is
+/// answered with `"duplicates"` counting it. Give each route its own
+/// receiver service if each must see every alert.
+///
 /// ```
 /// use alertmanager_webhook::Dedup;
 /// use std::time::Duration;
@@ -149,7 +155,16 @@ impl DedupCache {
     /// Forgets a key claimed by a delivery that then failed, so a retry counts as new.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn release(&self, key: &str) {
-        self.lock().seen.remove(key);
+        let mut e = self.lock();
+        let Some(at) = e.seen.remove(key) else {
+            return;
+        };
+        // Its place in the order too, or it would take one of the capacity's
+        // places until it aged out. (A released key was claimed by the request
+        // now failing: it is near the back.)
+        if let Some(i) = e.order.iter().rposition(|(k, t)| *t == at && **k == *key) {
+            e.order.remove(i);
+        }
     }
 }
 
@@ -186,6 +201,17 @@ mod tests {
         assert!(cache.claim("a"));
         cache.release("a");
         assert!(cache.claim("a"));
-        assert!(cache.lock().order.len() <= 2);
+        assert_eq!(cache.lock().order.len(), 1);
+    }
+
+    #[test]
+    fn a_released_key_gives_its_place_back() {
+        // x, then a fails once and is retried: x is still remembered.
+        let cache = DedupCache::new(Dedup::new().capacity(2));
+        assert!(cache.claim("x"));
+        assert!(cache.claim("a"));
+        cache.release("a");
+        assert!(cache.claim("a"));
+        assert!(!cache.claim("x"));
     }
 }

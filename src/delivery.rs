@@ -41,7 +41,10 @@ pub struct Stats {
     pub delivered: u64,
     /// Events never handed to a sink: the queue was full, or no sink was set.
     pub dropped: u64,
-    /// Events the sink refused, panicked on, or did not take in time.
+    /// Events not delivered: the sink refused one, panicked, or did not take
+    /// it in time. In acknowledged mode the rest of a refused request's events
+    /// are not offered and count here too, and so does a cancelled request's;
+    /// a retried notification counts again.
     pub failed: u64,
     /// Alerts suppressed as duplicates by [`Dedup`](crate::Dedup).
     pub duplicates: u64,
@@ -237,7 +240,7 @@ pub(crate) async fn send<S: DynSink + ?Sized>(sink: &S, event: Event) -> Result<
 
 /// Drains the receiver's queue into its sink.
 ///
-/// [`Builder::build`](crate::Builder::build) spawns it on tokio. With another
+/// `Builder::build` (feature `tokio`) spawns it on tokio. With another
 /// executor, get it from [`Builder::build_with_worker`](crate::Builder::build_with_worker)
 /// and spawn [`run`](DeliveryWorker::run) yourself. It ends once every clone of
 /// the receiver is dropped and the queue is empty.

@@ -145,7 +145,7 @@ impl Event {
     }
 
     /// Rebuilds an event from its JSON, as another process wrote it (for
-    /// example a [`RedisSubscriber`](crate::redis::RedisSubscriber) reading
+    /// example a `RedisSubscriber` (feature `redis`) reading
     /// what a replica published). The bytes are kept as they are.
     ///
     /// The JSON carries no `endsAt`, so the [`dedup_key`](Event::dedup_key)

@@ -69,7 +69,7 @@ pub const REQUEST_DURATION_BUCKETS: [f64; 14] = [
 
 /// Describes every metric to the recorder installed now.
 ///
-/// [`Builder::build`](crate::Builder::build) calls it; call it yourself if you
+/// `Builder::build` (feature `tokio`) calls it; call it yourself if you
 /// install a recorder after building the receiver. Without the `metrics`
 /// feature it does nothing.
 ///

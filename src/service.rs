@@ -491,21 +491,23 @@ impl Inner {
         let (Some(sink), Some(timeout)) = (&self.sink, self.ack_timeout) else {
             return None;
         };
-        let total = events.len();
-        let mut done = 0;
+        let mut owed = Owed {
+            inner: self,
+            claimed,
+            total: events.len(),
+            done: 0,
+            settled: false,
+        };
         let outcome =
-            tokio::time::timeout(timeout, delivery::send_all(&**sink, events, &mut done)).await;
-        self.counters.delivered(done);
+            tokio::time::timeout(timeout, delivery::send_all(&**sink, events, &mut owed.done))
+                .await;
+        let undelivered = owed.settle();
         let error = match outcome {
             Ok(Ok(())) => return None,
             Ok(Err(error)) => error.to_string(),
             Err(_) => format!("no answer within {timeout:?}"),
         };
-        self.counters.failed(total - done);
-        if let Some(cache) = &self.dedup {
-            claimed[done..].iter().for_each(|key| cache.release(key));
-        }
-        tracing::warn!(target: TARGET, %error, undelivered = total - done,
+        tracing::warn!(target: TARGET, %error, undelivered,
             "sink did not accept the events; answering 503 so that the sender retries");
         let mut response = detail(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -515,6 +517,49 @@ impl Inner {
             .headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
         Some(response)
+    }
+}
+
+/// What acknowledged mode owes for one request's events: `done` of `total`
+/// delivered so far. Settled once delivery ends; dropped unsettled when the
+/// request itself is cancelled (the sender's timeout, a client gone, a shorter
+/// timeout layer), it settles then and says so.
+#[cfg(feature = "tokio")]
+struct Owed<'a> {
+    inner: &'a Inner,
+    /// The events' dedup keys, in order, when dedup is on.
+    claimed: &'a [Box<str>],
+    total: usize,
+    done: usize,
+    settled: bool,
+}
+
+#[cfg(feature = "tokio")]
+impl Owed<'_> {
+    /// Counts the delivered events and the others as failed, and forgets the
+    /// others' dedup keys so that a retry delivers them. Returns how many failed.
+    fn settle(&mut self) -> usize {
+        self.settled = true;
+        let undelivered = self.total - self.done;
+        self.inner.counters.delivered(self.done);
+        self.inner.counters.failed(undelivered);
+        if let Some(cache) = &self.inner.dedup {
+            self.claimed[self.done..]
+                .iter()
+                .for_each(|key| cache.release(key));
+        }
+        undelivered
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for Owed<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let undelivered = self.settle();
+            tracing::warn!(target: TARGET, undelivered,
+                "request cancelled before the sink accepted its events; a retry delivers them");
+        }
     }
 }
 

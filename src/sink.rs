@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Built in: [`NoSink`], [`sink_fn`], [`FanOut`], and with the `tokio` feature
-//! [`BroadcastSink`] and [`MpscSink`]. [`BoxSink`] is the type-erased form.
+//! `BroadcastSink` and `MpscSink`. [`BoxSink`] is the type-erased form.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -240,8 +240,8 @@ where
 
 /// Sends every event to several sinks in turn.
 ///
-/// Each sink gets every event, even when an earlier one failed; the result is
-/// the first error, if any.
+/// Each sink gets every event, even when an earlier one failed or panicked;
+/// the result is the first error, if any (a panic counts as an error).
 ///
 /// ```
 /// use alertmanager_webhook::sink::{sink_fn, FanOut, NoSink};
@@ -276,7 +276,7 @@ impl Sink for FanOut {
     async fn send(&self, event: Event) -> Result<(), SinkError> {
         let mut result = Ok(());
         for sink in &self.0 {
-            let sent = sink.send_boxed(event.clone()).await;
+            let sent = crate::delivery::send(&**sink, event.clone()).await;
             if result.is_ok() {
                 result = sent;
             }
@@ -386,5 +386,40 @@ mod channels {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    struct Panicking;
+
+    impl Sink for Panicking {
+        async fn send(&self, _: Event) -> Result<(), SinkError> {
+            panic!("sink exploded")
+        }
+    }
+
+    #[test]
+    fn fan_out_reaches_every_sink_past_a_panicking_one() {
+        let got = Arc::new(Mutex::new(0));
+        let seen = got.clone();
+        let sink = FanOut::new().with(Panicking).with(sink_fn(move |_| {
+            *seen.lock().unwrap() += 1;
+            Ok(())
+        }));
+        let json = r#"{"type":"infrastructure_alert","data":{"status":"firing","fingerprint":"f","started_at":"2026-01-17T12:22:56Z"}}"#;
+        let event = Event::from_json(json).unwrap();
+        let result = sink
+            .send(event)
+            .now_or_never()
+            .expect("no await in these sinks");
+        assert_eq!(result.unwrap_err().to_string(), "the sink panicked");
+        assert_eq!(*got.lock().unwrap(), 1);
     }
 }

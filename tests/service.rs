@@ -504,6 +504,33 @@ async fn dedup_suppresses_repeats_and_a_failed_acknowledgement_is_retried() {
 }
 
 #[tokio::test]
+async fn a_cancelled_acknowledgement_is_counted_and_its_retry_delivered() {
+    // The sender gives up (or a shorter timeout layer fires) while the sink stalls.
+    let sink = TestSink::default();
+    sink.stall.store(true, SeqCst);
+    let receiver = AlertReceiver::builder()
+        .sink(sink.clone())
+        .acknowledged(Duration::from_secs(5))
+        .dedup(Dedup::new())
+        .build();
+    let body = fixture("14-");
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(50),
+        send(&receiver, post(body.clone())),
+    );
+    assert!(cancelled.await.is_err());
+    let stats = receiver.stats();
+    assert_eq!((stats.delivered, stats.failed, stats.duplicates), (0, 3, 0));
+    // The retry is not taken for a duplicate: the sink gets all three.
+    sink.stall.store(false, SeqCst);
+    let (status, _, text) = send(&receiver, post(body)).await;
+    assert_eq!(status, 200);
+    assert!(text.contains(r#""processed":3"#), "{text}");
+    assert_eq!(sink.events.lock().unwrap().len(), 3);
+    assert_eq!(receiver.stats().delivered, 3);
+}
+
+#[tokio::test]
 async fn without_a_sink_events_count_as_dropped() {
     let receiver = AlertReceiver::builder().build();
     assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
