@@ -280,9 +280,34 @@ impl DeliveryWorker {
     /// # }
     /// ```
     pub async fn run(self) {
+        let _settles = LeftBehind(&self);
         while let Some(event) = self.queue.next().await {
             self.counters.record(send(&*self.sink, event).await);
         }
+    }
+}
+
+/// Settles what a worker leaves when it is dropped before its queue is drained
+/// (its runtime shut down, its task aborted): the event it was delivering
+/// counts as failed, the queued ones as dropped, and a WARN says so.
+struct LeftBehind<'a>(&'a DeliveryWorker);
+
+impl Drop for LeftBehind<'_> {
+    fn drop(&mut self) {
+        let (queued, in_flight) = {
+            let mut state = self.0.queue.lock();
+            let queued = state.events.len();
+            state.events.clear();
+            (queued, std::mem::take(&mut state.busy))
+        };
+        if queued == 0 && !in_flight {
+            return;
+        }
+        metrics::queued(-(queued as isize));
+        self.0.counters.dropped(queued);
+        self.0.counters.failed(usize::from(in_flight));
+        tracing::warn!(target: TARGET, queued, in_flight,
+            "delivery stopped before the queue was empty: those events are lost");
     }
 }
 

@@ -530,6 +530,26 @@ async fn a_cancelled_acknowledgement_is_counted_and_its_retry_delivered() {
     assert_eq!(receiver.stats().delivered, 3);
 }
 
+#[test]
+fn events_left_when_the_runtime_stops_are_counted() {
+    let sink = TestSink::default();
+    sink.stall.store(true, SeqCst);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let receiver = runtime.block_on(async {
+        let receiver = AlertReceiver::builder().sink(sink.clone()).build();
+        assert_eq!(send(&receiver, post(fixture("14-"))).await.0, 200);
+        // The worker holds the first event; the other two wait in the queue.
+        eventually("the worker takes an event", || receiver.stats().queued == 2).await;
+        receiver
+    });
+    drop(runtime);
+    let stats = receiver.stats();
+    assert_eq!(
+        (stats.delivered, stats.failed, stats.dropped, stats.queued),
+        (0, 1, 2, 0)
+    );
+}
+
 #[tokio::test]
 async fn without_a_sink_events_count_as_dropped() {
     let receiver = AlertReceiver::builder().build();
