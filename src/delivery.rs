@@ -255,6 +255,7 @@ pub(crate) async fn send<S: DynSink + ?Sized>(sink: &S, event: Event) -> Result<
 /// handle.await.unwrap();
 /// # }
 /// ```
+#[must_use = "queued events are delivered only while `run` is polled"]
 pub struct DeliveryWorker {
     pub(crate) queue: Arc<Queue>,
     pub(crate) sink: Arc<dyn SinkObject>,

@@ -268,6 +268,7 @@ impl Builder {
     /// let (receiver, worker) = AlertReceiver::builder().sink(NoSink).build_with_worker();
     /// assert!(worker.is_some());
     /// ```
+    #[must_use = "without its worker running, queued events are never delivered"]
     pub fn build_with_worker(self) -> (AlertReceiver, Option<DeliveryWorker>) {
         #[cfg(feature = "tokio")]
         let queued = self.ack_timeout.is_none();
