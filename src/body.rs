@@ -59,7 +59,7 @@ where
     let mut len = 0usize;
     let mut over = false;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| body_error(e.into(), limit))?;
+        let frame = frame.map_err(|e| body_error(e.into()))?;
         let Ok(mut data) = frame.into_data() else {
             continue;
         };
@@ -106,9 +106,15 @@ async fn drain<B: Body>(mut body: Pin<&mut B>) {
     }
 }
 
-fn body_error<R: From<Bytes>>(error: BoxError, limit: usize) -> Response<R> {
+fn body_error<R: From<Bytes>>(error: BoxError) -> Response<R> {
     if error.is::<http_body_util::LengthLimitError>() {
-        return too_large(limit);
+        // A limit set in front of the receiver (tower-http's `RequestBodyLimit`,
+        // `http_body_util::Limited`): `limit` is not the one that was reached.
+        crate::metrics::body_too_large();
+        return json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            detail_json("Request body too large"),
+        );
     }
     tracing::debug!(target: TARGET, %error, "failed to read a request body");
     // The body did not arrive (a broken connection, or a client too slow for the

@@ -75,7 +75,7 @@ impl Counters {
             Ok(()) => self.delivered(1),
             Err(error) => {
                 self.failed(1);
-                tracing::warn!(target: TARGET, %error, "sink failed to take an event; it is lost");
+                tracing::warn!(target: TARGET, %error, "sink failed to take an event; it is not retried");
             }
         }
     }

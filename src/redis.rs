@@ -72,8 +72,12 @@
 //! [`Event::dedup_key`] itself (fingerprint, status, `startsAt`, `endsAt`): Redis
 //! keys are binary-safe and these are short, so nothing is hashed and two
 //! different alerts can never share a key. Claim and publish being one script,
-//! a key is claimed exactly when its event was published: a send that failed
-//! claimed nothing, and Alertmanager's retry is not mistaken for a duplicate.
+//! a key is claimed exactly when its event was published: a send that Redis
+//! refused claimed nothing, and Alertmanager's retry is not mistaken for a
+//! duplicate. A send that timed out has an unknown outcome: Redis may still run
+//! it (say, after a pause), so it counts as failed although the event may be
+//! published; the retry is then suppressed as a duplicate (with this
+//! deduplication) or published again (without). Delivery is at least once.
 //!
 //! A suppressed duplicate is a successful send: the event did reach Redis,
 //! through the other replica, so the receiver counts it as `delivered`. The
@@ -93,6 +97,10 @@
 //! 503 with `Retry-After`, so Alertmanager retries. Once Redis is back, sends
 //! succeed again without restarting anything (the first send after a long
 //! outage may still fail: it is the one that starts the new connection).
+//! A connection that goes silent without closing (a half-open TCP connection:
+//! a dropped NAT entry, a vanished host) is not detected: its sends keep timing
+//! out until the process restarts, and a pub/sub subscriber on such a
+//! connection receives nothing. Known limitation.
 //!
 //! The subscriber reconnects on its own, with backoff from 50 ms up to 2 s,
 //! and subscribes again; in stream mode it continues from its group's position.

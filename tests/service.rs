@@ -280,6 +280,18 @@ async fn a_client_that_waits_for_100_continue_is_refused_without_reading() {
 }
 
 #[tokio::test]
+async fn a_limit_in_front_of_the_receiver_is_not_reported_as_its_own() {
+    // tower-http's RequestBodyLimit wraps the body in `Limited`, which fails past its limit.
+    let receiver = AlertReceiver::builder().build();
+    let body = http_body_util::Limited::new(Full::new(Bytes::from(vec![b' '; 2048])), 1024);
+    let (status, _, text) = send(&receiver, Request::post("/").body(body).unwrap()).await;
+    assert_eq!(
+        (status.as_u16(), text.as_str()),
+        (413, r#"{"detail":"Request body too large"}"#)
+    );
+}
+
+#[tokio::test]
 async fn a_body_sent_one_byte_per_frame_is_reassembled() {
     let receiver = AlertReceiver::builder().build();
     let body = fixture("13-");
