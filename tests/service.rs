@@ -488,15 +488,20 @@ async fn acknowledged_mode_answers_503_until_the_sink_recovers() {
     assert_eq!(receiver.stats().delivered, 1);
 }
 
+/// A receiver in acknowledged mode (5 s) with dedup, sending to `sink`.
+fn acknowledging_with_dedup(sink: &TestSink) -> AlertReceiver {
+    AlertReceiver::builder()
+        .sink(sink.clone())
+        .acknowledged(Duration::from_secs(5))
+        .dedup(Dedup::new())
+        .build()
+}
+
 #[tokio::test]
 async fn dedup_suppresses_repeats_and_a_failed_acknowledgement_is_retried() {
     let sink = TestSink::default();
     sink.fail.store(true, SeqCst);
-    let receiver = AlertReceiver::builder()
-        .sink(sink.clone())
-        .acknowledged(Duration::from_secs(5))
-        .dedup(Dedup::new())
-        .build();
+    let receiver = acknowledging_with_dedup(&sink);
     let body = fixture("14-");
     assert_eq!(send(&receiver, post(body.clone())).await.0, 503);
     sink.fail.store(false, SeqCst);
@@ -520,11 +525,7 @@ async fn a_cancelled_acknowledgement_is_counted_and_its_retry_delivered() {
     // The sender gives up (or a shorter timeout layer fires) while the sink stalls.
     let sink = TestSink::default();
     sink.stall.store(true, SeqCst);
-    let receiver = AlertReceiver::builder()
-        .sink(sink.clone())
-        .acknowledged(Duration::from_secs(5))
-        .dedup(Dedup::new())
-        .build();
+    let receiver = acknowledging_with_dedup(&sink);
     let body = fixture("14-");
     let cancelled = tokio::time::timeout(
         Duration::from_millis(50),
