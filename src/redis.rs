@@ -98,9 +98,11 @@
 //! succeed again without restarting anything (the first send after a long
 //! outage may still fail: it is the one that starts the new connection).
 //! A connection that goes silent without closing (a half-open TCP connection:
-//! a dropped NAT entry, a vanished host) is not detected: its sends keep timing
-//! out until the process restarts, and a pub/sub subscriber on such a
-//! connection receives nothing. Known limitation.
+//! a dropped NAT entry, a vanished host) never fails, so the manager never
+//! replaces it: after a send times out, the sink connects anew in the
+//! background and swaps the new connection in. A subscriber on such a
+//! connection is not helped (a known limitation): in pub/sub mode it receives
+//! nothing, in stream mode its reads keep failing, until the process restarts.
 //!
 //! The subscriber reconnects on its own, with backoff from 50 ms up to 2 s,
 //! and subscribes again; in stream mode it continues from its group's position.
@@ -109,7 +111,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -175,10 +177,12 @@ async fn bounded<T>(
 ) -> Result<T, SinkError> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(result) => result.map_err(SinkError::new),
-        Err(_) => Err(SinkError::new(format!(
-            "Redis did not answer within {timeout:?}"
-        ))),
+        Err(_) => Err(no_answer(timeout)),
     }
+}
+
+fn no_answer(timeout: Duration) -> SinkError {
+    SinkError::new(format!("Redis did not answer within {timeout:?}"))
 }
 
 /// One multiplexed connection that reconnects with backoff, every answer bounded.
@@ -225,7 +229,10 @@ async fn connection_manager(
 pub struct RedisSink(Arc<SinkInner>);
 
 struct SinkInner {
-    conn: ConnectionManager,
+    /// Replaced after a send times out (see [`RedisSink::renew`]).
+    conn: std::sync::Mutex<ConnectionManager>,
+    client: Client,
+    renewing: AtomicBool,
     target: Target,
     dedup: Option<DedupScript>,
     timeout: Duration,
@@ -367,7 +374,7 @@ impl RedisSinkBuilder {
     /// ```
     pub async fn build(self) -> Result<RedisSink, BoxError> {
         let client = Client::open(self.url)?;
-        let conn = connection_manager(client, self.timeout, self.timeout).await?;
+        let conn = connection_manager(client.clone(), self.timeout, self.timeout).await?;
         let dedup = self.dedup.map(|ttl| {
             let mut prefix = self.target.name().as_bytes().to_vec();
             prefix.extend_from_slice(b":dedup:");
@@ -382,7 +389,9 @@ impl RedisSinkBuilder {
             }
         });
         Ok(RedisSink(Arc::new(SinkInner {
-            conn,
+            conn: std::sync::Mutex::new(conn),
+            client,
+            renewing: AtomicBool::new(false),
             target: self.target,
             dedup,
             timeout: self.timeout,
@@ -394,7 +403,7 @@ impl RedisSinkBuilder {
 impl SinkInner {
     /// Publishes (or, deduplicating, publishes once); returns whether it published.
     async fn publish(&self, json: &[u8], key: &str) -> Result<bool, RedisError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let Some(dedup) = &self.dedup else {
             match &self.target {
                 Target::PubSub(channel) => conn.publish::<_, _, ()>(channel, json).await?,
@@ -426,14 +435,52 @@ impl SinkInner {
     }
 }
 
+impl RedisSink {
+    /// After a send timed out, connects anew in the background and swaps the
+    /// new connection in. A connection that went silent without closing (a
+    /// half-open TCP connection: a dropped NAT entry, a vanished host) never
+    /// fails, so the connection manager's own reconnecting never replaces it.
+    fn renew(&self) {
+        if self.0.renewing.swap(true, Relaxed) {
+            return;
+        }
+        let inner = Arc::clone(&self.0);
+        tokio::spawn(async move {
+            match connection_manager(inner.client.clone(), inner.timeout, inner.timeout).await {
+                Ok(conn) => {
+                    *inner.conn.lock().unwrap_or_else(|e| e.into_inner()) = conn;
+                    tracing::info!(target: TARGET, "a new Redis connection after a send timed out");
+                }
+                Err(error) => {
+                    tracing::debug!(target: TARGET, %error, "no new Redis connection yet")
+                }
+            }
+            inner.renewing.store(false, Relaxed);
+        });
+    }
+}
+
 impl Sink for RedisSink {
     async fn send(&self, event: Event) -> Result<(), SinkError> {
         let inner = &*self.0;
-        let published = bounded(
+        let sent = tokio::time::timeout(
             inner.timeout,
             inner.publish(event.json(), event.dedup_key()),
         )
-        .await?;
+        .await;
+        let published = match sent {
+            Ok(Ok(published)) => published,
+            Ok(Err(error)) => {
+                if error.is_timeout() {
+                    self.renew();
+                }
+                return Err(SinkError::new(error));
+            }
+            Err(_) => {
+                self.renew();
+                return Err(no_answer(inner.timeout));
+            }
+        };
         if !published {
             inner.duplicates.fetch_add(1, Relaxed);
             tracing::debug!(target: TARGET, fingerprint = %Escaped(event.fingerprint()),

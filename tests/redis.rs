@@ -391,6 +391,108 @@ async fn building_without_redis_fails_instead_of_hanging() {
     assert!(subscriber.is_err());
 }
 
+/// A TCP relay to `target` whose connections can be silenced: once `silence` is
+/// called, the connections open then stay open but pass nothing either way
+/// (as behind a dropped NAT entry); connections opened later relay normally.
+struct Relay {
+    port: u16,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    _task: Task<()>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Relay {
+        use std::sync::atomic::Ordering::SeqCst;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let current = generation.clone();
+        let task = tokio::spawn(async move {
+            // One direction: copies until the connection's generation is over, then goes quiet.
+            async fn pipe(
+                mut from: impl AsyncReadExt + Unpin,
+                mut to: impl AsyncWriteExt + Unpin,
+                born: u64,
+                now: std::sync::Arc<std::sync::atomic::AtomicU64>,
+            ) {
+                let mut buf = vec![0; 64 << 10];
+                while let Ok(n @ 1..) = from.read(&mut buf).await {
+                    if now.load(SeqCst) != born {
+                        std::future::pending::<()>().await;
+                    }
+                    if to.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                    continue;
+                };
+                let born = current.load(SeqCst);
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pipe(client_read, server_write, born, current.clone()));
+                tokio::spawn(pipe(server_read, client_write, born, current.clone()));
+            }
+        });
+        Relay {
+            port,
+            generation,
+            _task: Task(task),
+        }
+    }
+
+    fn silence(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_replaces_a_connection_that_went_silent() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let target = redis
+        .url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let relay = Relay::start(target).await;
+    let sink = RedisSink::builder(format!("redis://127.0.0.1:{}/", relay.port))
+        .pubsub("alerts")
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .expect("connected through the relay");
+    let receiver = AlertReceiver::builder()
+        .sink(sink)
+        .acknowledged(Duration::from_secs(2))
+        .build();
+    let post = |fingerprint: &'static str| {
+        let receiver = receiver.clone();
+        async move {
+            let request = Request::post("/").body(Full::new(Bytes::from(body(&[fingerprint]))));
+            let response = receiver.oneshot(request.expect("request")).await;
+            response.expect("infallible").status()
+        }
+    };
+    assert_eq!(post("before").await, StatusCode::OK);
+    relay.silence();
+    // The open connection now swallows everything: the sends time out (503), and
+    // then go through a new connection.
+    assert_eq!(post("silenced").await, StatusCode::SERVICE_UNAVAILABLE);
+    let deadline = Instant::now() + DEADLINE;
+    while post("after").await != StatusCode::OK {
+        assert!(Instant::now() < deadline, "never delivered again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// One replica of the dashboard example, served on a free loopback port.
 struct Dashboard {
     router: axum::Router,
