@@ -100,9 +100,10 @@
 //! A connection that goes silent without closing (a half-open TCP connection:
 //! a dropped NAT entry, a vanished host) never fails, so the manager never
 //! replaces it: after a send times out, the sink connects anew in the
-//! background and swaps the new connection in. A subscriber on such a
-//! connection is not helped (a known limitation): in pub/sub mode it receives
-//! nothing, in stream mode its reads keep failing, until the process restarts.
+//! background and swaps the new connection in. A pub/sub subscriber sends a
+//! PING every 5 s and subscribes again when no answer comes within its timeout
+//! (what was published meanwhile is missed, as in any pub/sub outage); a stream
+//! subscriber connects anew when a read times out, and then reads what it missed.
 //!
 //! The subscriber reconnects on its own, with backoff from 50 ms up to 2 s,
 //! and subscribes again; in stream mode it continues from its group's position.
@@ -116,6 +117,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use futures_util::future::Either;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError, Script, Value};
@@ -129,6 +131,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long one `XREADGROUP` waits for new entries before asking again.
 const BLOCK: Duration = Duration::from_secs(5);
+/// How often a pub/sub subscriber checks, with a PING, that its connection still answers.
+const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// Entries read from a stream at once.
 const BATCH: usize = 128;
@@ -594,7 +598,15 @@ impl RedisSubscriber {
             Source::PubSub { channel, conn } => {
                 run_pubsub(&self.client, &channel, conn, self.timeout, &sink).await
             }
-            Source::Stream { key, group, conn } => run_stream(&key, &group, conn, &sink).await,
+            Source::Stream { key, group, conn } => {
+                let stream = StreamSource {
+                    client: &self.client,
+                    key: &key,
+                    group: &group,
+                    timeout: self.timeout,
+                };
+                run_stream(stream, conn, &sink).await
+            }
         }
     }
 }
@@ -729,9 +741,25 @@ async fn run_pubsub(
                 }
             },
         };
-        let mut messages = subscribed.into_on_message();
-        while let Some(message) = messages.next().await {
-            deliver(sink, Bytes::copy_from_slice(message.get_payload_bytes())).await;
+        // A connection that went silent without closing never ends the
+        // stream of messages: a PING now and then, with a deadline, finds it.
+        let (mut pinger, mut messages) = subscribed.split();
+        let mut every = tokio::time::interval(PING_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let message = std::pin::pin!(messages.next());
+            let tick = std::pin::pin!(every.tick());
+            match futures_util::future::select(message, tick).await {
+                Either::Left((Some(message), _)) => {
+                    deliver(sink, Bytes::copy_from_slice(message.get_payload_bytes())).await;
+                }
+                Either::Left((None, _)) => break,
+                Either::Right(_) => {
+                    if bounded(timeout, pinger.ping::<Value>()).await.is_err() {
+                        break;
+                    }
+                }
+            }
         }
         tracing::warn!(target: TARGET, channel,
             "lost the Redis subscription; events published until it is back are missed");
@@ -754,12 +782,20 @@ async fn create_group(
     }
 }
 
+/// Where a stream subscriber reads, and how to connect there anew.
+struct StreamSource<'a> {
+    client: &'a Client,
+    key: &'a str,
+    group: &'a str,
+    timeout: Duration,
+}
+
 async fn run_stream(
-    key: &str,
-    group: &str,
+    source: StreamSource<'_>,
     mut conn: ConnectionManager,
     sink: &impl Sink,
 ) -> Infallible {
+    let StreamSource { key, group, .. } = source;
     // `Some(id)`: re-reading this replica's pending entries after `id`; `None`: new entries.
     let mut pending = Some("0".to_owned());
     let mut attempt = 0;
@@ -796,6 +832,16 @@ async fn run_stream(
                     }
                 } else if attempt == 0 {
                     tracing::warn!(target: TARGET, %error, stream = key, "cannot read the Redis stream; retrying");
+                }
+                if error.is_timeout() {
+                    // A connection that went silent without closing never fails
+                    // otherwise, and the manager keeps it: connect anew.
+                    let timeout = source.timeout;
+                    if let Ok(fresh) =
+                        connection_manager(source.client.clone(), timeout, BLOCK + timeout).await
+                    {
+                        conn = fresh;
+                    }
                 }
                 pending = Some("0".to_owned());
                 backoff(attempt).await;

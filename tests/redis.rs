@@ -493,6 +493,53 @@ async fn a_sink_replaces_a_connection_that_went_silent() {
     }
 }
 
+/// A replica whose subscriber reads through a relay that then goes silent gets
+/// events again once it has found out and connected anew.
+async fn a_subscriber_replaces_a_connection_that_went_silent(mode: Mode) {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let target = redis
+        .url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let relay = Relay::start(target).await;
+    let o = Options {
+        mode,
+        acknowledged: false,
+        dedup: false,
+    };
+    let publisher = Replica::start(&redis.url(), "publisher", o).await;
+    let relayed = format!("redis://127.0.0.1:{}/", relay.port);
+    let mut listener = Replica::start(&relayed, "listener", o).await;
+    publisher.post(&body(&["before"])).await;
+    assert_eq!(listener.next().await.fingerprint(), "before");
+    relay.silence();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        publisher.post(&body(&["after"])).await;
+        let got = tokio::time::timeout(Duration::from_millis(500), listener.client.recv()).await;
+        if got.is_ok_and(|event| event.is_ok_and(|e| e.fingerprint() == "after")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{mode:?}: nothing received after the silence"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_a_subscriber_replaces_a_connection_that_went_silent() {
+    a_subscriber_replaces_a_connection_that_went_silent(Mode::PubSub).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_a_subscriber_replaces_a_connection_that_went_silent() {
+    a_subscriber_replaces_a_connection_that_went_silent(Mode::Stream).await;
+}
+
 /// One replica of the dashboard example, served on a free loopback port.
 struct Dashboard {
     router: axum::Router,
