@@ -401,6 +401,18 @@ struct Relay {
 }
 
 impl Relay {
+    /// A relay to `redis`.
+    async fn to(redis: &RedisServer) -> Relay {
+        let url = redis.url();
+        let target = url.trim_start_matches("redis://").trim_end_matches('/');
+        Relay::start(target.to_owned()).await
+    }
+
+    /// The URL of Redis through the relay.
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
     async fn start(target: String) -> Relay {
         use std::sync::atomic::Ordering::SeqCst;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -457,13 +469,8 @@ async fn a_sink_replaces_a_connection_that_went_silent() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let target = redis
-        .url()
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_owned();
-    let relay = Relay::start(target).await;
-    let sink = RedisSink::builder(format!("redis://127.0.0.1:{}/", relay.port))
+    let relay = Relay::to(&redis).await;
+    let sink = RedisSink::builder(relay.url())
         .pubsub("alerts")
         .timeout(Duration::from_millis(300))
         .build()
@@ -499,20 +506,14 @@ async fn a_subscriber_replaces_a_connection_that_went_silent(mode: Mode) {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let target = redis
-        .url()
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_owned();
-    let relay = Relay::start(target).await;
+    let relay = Relay::to(&redis).await;
     let o = Options {
         mode,
         acknowledged: false,
         dedup: false,
     };
     let publisher = Replica::start(&redis.url(), "publisher", o).await;
-    let relayed = format!("redis://127.0.0.1:{}/", relay.port);
-    let mut listener = Replica::start(&relayed, "listener", o).await;
+    let mut listener = Replica::start(&relay.url(), "listener", o).await;
     publisher.post(&body(&["before"])).await;
     assert_eq!(listener.next().await.fingerprint(), "before");
     relay.silence();
