@@ -3,7 +3,7 @@
 use std::pin::{Pin, pin};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, EXPECT, HeaderValue, RETRY_AFTER};
+use http::header::{CONTENT_LENGTH, EXPECT};
 use http::{HeaderMap, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -30,16 +30,20 @@ pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
     declared > limit as u64 + if waits { 0 } else { DRAIN_LIMIT }
 }
 
-/// The 413 answer, counted.
+/// The 413 answer, naming `limit`, counted.
 pub(crate) fn too_large<B: From<Bytes>>(limit: usize) -> Response<B> {
-    crate::metrics::body_too_large();
     let mut text = b"Request body too large: the limit is ".to_vec();
     response::push_u64(&mut text, limit as u64);
     text.extend_from_slice(b" bytes");
-    json(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        detail_json(std::str::from_utf8(&text).unwrap_or("Request body too large")),
-    )
+    payload_too_large(std::str::from_utf8(&text).unwrap_or(TOO_LARGE))
+}
+
+const TOO_LARGE: &str = "Request body too large";
+
+/// A 413 answer with `text`, counted.
+fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
+    crate::metrics::body_too_large();
+    json(StatusCode::PAYLOAD_TOO_LARGE, detail_json(text))
 }
 
 /// Reads the body, never buffering more than `limit` bytes; the error is the answer to give.
@@ -109,22 +113,11 @@ async fn drain<B: Body>(mut body: Pin<&mut B>) {
 fn body_error<R: From<Bytes>>(error: BoxError) -> Response<R> {
     if error.is::<http_body_util::LengthLimitError>() {
         // A limit set in front of the receiver (tower-http's `RequestBodyLimit`,
-        // `http_body_util::Limited`): `limit` is not the one that was reached.
-        crate::metrics::body_too_large();
-        return json(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            detail_json("Request body too large"),
-        );
+        // `http_body_util::Limited`): the receiver's own is not the one reached.
+        return payload_too_large(TOO_LARGE);
     }
     tracing::debug!(target: TARGET, %error, "failed to read a request body");
     // The body did not arrive (a broken connection, or a client too slow for the
-    // server's deadline): a retry can fix that, and Alertmanager retries 5xx only.
-    let mut answer = json(
-        StatusCode::SERVICE_UNAVAILABLE,
-        detail_json("Failed to read the request body; retry later"),
-    );
-    answer
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-    answer
+    // server's deadline): a retry can fix that.
+    response::retry_later("Failed to read the request body; retry later")
 }

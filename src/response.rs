@@ -1,7 +1,7 @@
 //! The JSON answers: the 200 summary and `{"detail": ...}` errors.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -29,6 +29,16 @@ pub(crate) fn json<B: From<Bytes>>(status: StatusCode, body: impl Into<Bytes>) -
 /// ```
 pub fn detail(status: StatusCode, text: &str) -> Response<ResponseBody> {
     json(status, detail_json(text))
+}
+
+/// 503 `{"detail":"<text>"}` with `Retry-After: 5`: for what a retry can fix
+/// (Alertmanager retries 5xx only).
+pub(crate) fn retry_later<B: From<Bytes>>(text: &str) -> Response<B> {
+    let mut response = json(StatusCode::SERVICE_UNAVAILABLE, detail_json(text));
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 /// The bytes of `{"detail":"<text>"}`.

@@ -510,14 +510,9 @@ impl Inner {
         };
         tracing::warn!(target: TARGET, %error, undelivered,
             "sink did not accept the events; answering 503 so that the sender retries");
-        let mut response = detail(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Some(response::retry_later(
             "The alert sink is unavailable; retry later",
-        );
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
-        Some(response)
+        ))
     }
 }
 
