@@ -5,7 +5,8 @@
 #
 # Knobs (environment): ROUNDS=5 DURATION=4s WARMUP=1s THREADS=2 CONNS=32 SIZES="1 100 1000"
 # SERVERS="floor hyper axum fastapi" (those that exist are run), FASTAPI_PLAIN=1 (uvicorn without
-# uvloop/httptools), KEEP_LOGS=1 (keep every server log), OUT=target/http-bench.
+# uvloop/httptools), WRK_BATCH=1 (wrk under SCHED_BATCH, see BENCHMARKS.md), KEEP_LOGS=1 (keep every
+# server log), OUT=target/http-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +76,13 @@ if [[ " $SERVERS " == *" fastapi "* ]]; then
 fi
 UVICORN_FLAGS=()
 [[ -n ${FASTAPI_PLAIN:-} ]] && UVICORN_FLAGS=(--loop asyncio --http h11)
+# wrk shares the server's 2 cores. Under SCHED_BATCH its threads, woken by a response, wait for a
+# free core or the next tick instead of preempting the server (same servers, same load).
+WRK=(wrk)
+if [[ -n ${WRK_BATCH:-} ]]; then
+    command -v chrt >/dev/null || { echo "http.sh: chrt not found (apt-get install -y util-linux)" >&2; exit 1; }
+    WRK=(chrt --batch 0 wrk)
+fi
 
 run=()
 for name in $SERVERS; do
@@ -132,7 +140,7 @@ printf 'alerts\tserver\tround\trps\tp50_us\tp99_us\tvmhwm_kb\tnon2xx\tsocket_err
 HEADER="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), \
 $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg) at start; servers: ${run[*]}; \
 $ROUNDS interleaved rounds of wrk -t$THREADS -c$CONNS -d$DURATION (after $WARMUP warm-up)\
-${FASTAPI_PLAIN:+; FastAPI without uvloop/httptools}"
+${FASTAPI_PLAIN:+; FastAPI without uvloop/httptools}${WRK_BATCH:+; wrk under SCHED_BATCH}"
 echo "== $HEADER"
 
 # 4. Interleaved rounds: each round runs every server once, fresh, in a rotated order.
@@ -145,9 +153,9 @@ for size in $SIZES; do
             report=$OUT/wrk/$name-$size-r$round.txt
             start "$name" "$LOG"
             ready "$name" "$body" "$size"
-            wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" --timeout 10s -s benches/post.lua "$URL" -- "$body" >"$report.warmup"
+            "${WRK[@]}" -t"$THREADS" -c"$CONNS" -d"$WARMUP" --timeout 10s -s benches/post.lua "$URL" -- "$body" >"$report.warmup"
             ready "$name" "$body" "$size"
-            wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s benches/post.lua --latency "$URL" -- "$body" >"$report"
+            "${WRK[@]}" -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s benches/post.lua --latency "$URL" -- "$body" >"$report"
             hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$PID/status")
             cleanup
             if [[ $name != floor ]] && ! grep -q '\[ALERT ' "$LOG"; then
