@@ -10,9 +10,12 @@
 //! (`validation::parse`, as the handler calls it), `serde` (the serde_json
 //! typed parse alone, from `str`) or `ack` (the whole request, as `ack` in
 //! `benches/handler.rs`: acknowledged mode, a `BroadcastSink`, no subscriber
-//! installed). The instructions of one request are (count at ITERS = 11 − count
-//! at ITERS = 1) ÷ 10; T3 in instructions is (`ack` − `parse`) ÷ ALERTS. Run by
-//! `cargo bench` without arguments it does every mode once as a smoke test.
+//! installed). With `--features bench` there is also `work`: the parse, then what
+//! `ack` does after it (`AlertReceiver::__process`, as `work` in `benches/handler.rs`).
+//! The instructions of one request are (count at ITERS = 11 − count
+//! at ITERS = 1) ÷ 10; T3 in instructions is (`ack` − `parse`) ÷ ALERTS, or
+//! (`work` − `parse`) ÷ ALERTS. Run by `cargo bench` without arguments it does
+//! every mode once as a smoke test.
 
 mod common;
 
@@ -67,6 +70,16 @@ impl Ack {
     }
 }
 
+#[cfg(feature = "bench")]
+impl Ack {
+    /// What `ack` does after the parse, on a body parsed once (`work` in `benches/handler.rs`).
+    fn work(&self) -> bool {
+        let hook = validation::parse(&self.body).expect("a valid body");
+        let response = self.rt.block_on(self.receiver.__process(&hook));
+        response.status() == 200
+    }
+}
+
 /// `serde` gets the body as `str`, as `Webhook::from_slice` hands it on, so it
 /// does not count the UTF-8 check.
 fn run(mode: &str, body: &[u8], text: &str, ack: &Ack) -> bool {
@@ -75,6 +88,8 @@ fn run(mode: &str, body: &[u8], text: &str, ack: &Ack) -> bool {
         "scan" => serde_json::from_slice::<IgnoredAny>(body).is_ok(),
         "parse" => validation::parse(body).is_ok(),
         "serde" => serde_json::from_str::<Webhook<'_>>(text).is_ok(),
+        #[cfg(feature = "bench")]
+        "work" => ack.work(),
         _ => panic!("unknown mode {mode}"),
     }
 }
@@ -93,7 +108,12 @@ fn main() {
     let body = common::body(10);
     let text = std::str::from_utf8(&body).expect("the bench bodies are UTF-8");
     let ack = Ack::new(&body);
-    for mode in ["scan", "parse", "serde", "ack"] {
+    let work: &[&str] = if cfg!(feature = "bench") {
+        &["work"]
+    } else {
+        &[]
+    };
+    for &mode in ["scan", "parse", "serde", "ack"].iter().chain(work) {
         assert!(run(mode, &body, text, &ack), "{mode}");
     }
 }
