@@ -11,7 +11,8 @@
 //! and `[ALERT RESOLVED] HSIGPUMemoryHigh (warning) - component=gpu: resolved after firing since 2026-01-17T12:22:56Z`.
 //! Every event has the target `alertmanager_webhook` and the fields `alertname`,
 //! `severity`, `component`, `status`, `fingerprint`, `receiver` and `group_key`.
-//! Control characters in values are escaped, so one alert is always one line.
+//! Control characters and the Unicode line and paragraph separators (U+2028,
+//! U+2029) in values are escaped, so one alert is always one line.
 //! Messages are formatted lazily: with the level disabled an alert costs a few
 //! nanoseconds.
 //!
@@ -55,25 +56,36 @@ pub fn level(status: Status, severity: Option<&str>) -> Level {
     }
 }
 
-/// Displays a string with control characters escaped (`\n`, `\r`, `\t`, `\u{1b}`).
+/// Displays a string with control characters escaped (`\n`, `\r`, `\t`, `\u{1b}`),
+/// and the line and paragraph separators U+2028 and U+2029, which some readers
+/// (JavaScript, Python's `splitlines`) take as line breaks (`\u{2028}`).
 ///
 /// ```
 /// use alertmanager_webhook::log::Escaped;
 /// assert_eq!(Escaped("a\nb\u{1b}").to_string(), r"a\nb\u{1b}");
+/// assert_eq!(Escaped("a\u{2028}b").to_string(), r"a\u{2028}b");
 /// ```
 pub struct Escaped<'a>(pub &'a str);
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Byte by byte: C0 controls and DEL are ASCII; a C1 control
-        // (U+0080..=U+009F) is 0xC2 followed by 0x80..=0x9F in UTF-8.
+        // (U+0080..=U+009F) is 0xC2 followed by 0x80..=0x9F in UTF-8, and
+        // U+2028 and U+2029 are 0xE2 0x80 0xA8 and 0xE2 0x80 0xA9.
         let (s, b) = (self.0, self.0.as_bytes());
         if plain(b) {
             return f.write_str(s);
         }
         let control = |i: usize| match b[i] {
-            c if c < 0x20 || c == 0x7f => Some((1, c)),
-            0xc2 => b.get(i + 1).filter(|&&n| n < 0xa0).map(|&n| (2, n)),
+            c if c < 0x20 || c == 0x7f => Some((1, u32::from(c))),
+            0xc2 => b
+                .get(i + 1)
+                .filter(|&&n| n < 0xa0)
+                .map(|&n| (2, u32::from(n))),
+            0xe2 => match b.get(i + 1..i + 3) {
+                Some([0x80, n @ (0xa8 | 0xa9)]) => Some((3, 0x2028 + u32::from(n - 0xa8))),
+                _ => None,
+            },
             _ => None,
         };
         let (mut start, mut i) = (0, 0);
@@ -84,9 +96,9 @@ impl fmt::Display for Escaped<'_> {
             };
             f.write_str(&s[start..i])?;
             match code {
-                b'\n' => f.write_str("\\n")?,
-                b'\r' => f.write_str("\\r")?,
-                b'\t' => f.write_str("\\t")?,
+                0x0a => f.write_str("\\n")?,
+                0x0d => f.write_str("\\r")?,
+                0x09 => f.write_str("\\t")?,
                 c => write!(f, "\\u{{{c:x}}}")?,
             }
             i += len;
@@ -96,12 +108,13 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
-/// Whether `b` surely holds no control character: no byte below 0x20, no DEL and
-/// no 0xC2 (the lead byte of U+0080..=U+00BF, the C1 controls among them).
+/// Whether `b` surely holds nothing to escape: no byte below 0x20, no DEL, no
+/// 0xC2 (the lead byte of U+0080..=U+00BF, the C1 controls among them) and no
+/// 0xE2 (the lead byte of U+2000..=U+2FFF, the two separators among them).
 /// 16 bytes at a time with no early exit inside, so that each step is a vector
 /// compare: most logged values are short and plain, and are then written whole.
 fn plain(b: &[u8]) -> bool {
-    let suspect = |a: bool, c: &u8| a | (*c < 0x20) | (*c == 0x7f) | (*c == 0xc2);
+    let suspect = |a: bool, c: &u8| a | (*c < 0x20) | (*c == 0x7f) | (*c == 0xc2) | (*c == 0xe2);
     let mut chunks = b.chunks_exact(16);
     !chunks
         .by_ref()
@@ -199,14 +212,16 @@ mod tests {
                 '\n' => "\\n".to_owned(),
                 '\r' => "\\r".to_owned(),
                 '\t' => "\\t".to_owned(),
-                c if c.is_control() => format!("\\u{{{:x}}}", u32::from(c)),
+                c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                    format!("\\u{{{:x}}}", u32::from(c))
+                }
                 c => c.to_string(),
             })
             .collect()
     }
 
     #[test]
-    fn escapes_c0_del_and_c1_controls_only() {
+    fn escapes_controls_and_line_separators_only() {
         for s in [
             "",
             "plain",
@@ -220,6 +235,9 @@ mod tests {
             "sixteen bytes...\nthen a newline in the second chunk",
             "thirty-two bytes of plain text..\u{1b}[0m",
             "a plain value longer than sixteen bytes, twice over",
+            "line\u{2028}and paragraph\u{2029}separators",
+            "\u{2027}\u{202a}\u{2030} → “quoted” — …",
+            "euro \u{20ac}, en space \u{2002}, \u{2fff}",
         ] {
             assert_eq!(Escaped(s).to_string(), reference(s), "{s:?}");
         }
@@ -227,7 +245,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_the_char_by_char_rule(s in "\\PC*|[\\x00-\\x{ff}]{0,40}") {
+        fn matches_the_char_by_char_rule(s in "\\PC*|[\\x00-\\x{ff}]{0,40}|[a\\n\\x{2026}-\\x{202a}]{0,40}") {
             prop_assert_eq!(Escaped(&s).to_string(), reference(&s));
         }
     }

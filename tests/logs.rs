@@ -127,17 +127,17 @@ fn resolved_is_info_with_start_in_utc_seconds() {
 }
 
 #[test]
-fn control_characters_stay_on_one_line() {
+fn control_characters_and_line_separators_stay_on_one_line() {
     let a = alert(
         "firing",
         r#""alertname":"Evil\nINFO fake","severity":"warning""#,
-        r#""description":"line1\nline2\r\u001b[31m""#,
+        r#""description":"line1\nline2\r\u001b[31m\u2028line3\u2029""#,
     );
     let lines = logs_of(&hook(&[&a], 0));
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
         lines[0].starts_with(
-            r"WARN [ALERT FIRING] Evil\nINFO fake (warning) - component=unknown: line1\nline2\r\u{1b}[31m "
+            r"WARN [ALERT FIRING] Evil\nINFO fake (warning) - component=unknown: line1\nline2\r\u{1b}[31m\u{2028}line3\u{2029} "
         ),
         "{}",
         lines[0]
