@@ -18,16 +18,20 @@ use crate::sink::BoxError;
 /// A client that sent `Expect: 100-continue` waits for the go-ahead before it
 /// sends its body: any excess is refused unread, and the go-ahead never comes.
 pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
-    let Some(declared) = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-    else {
+    let Some(declared) = declared_len(headers) else {
         return false;
     };
     let waits = headers
         .get(EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     declared > limit as u64 + if waits { 0 } else { DRAIN_LIMIT }
+}
+
+/// The body length that `Content-Length` declares, if it is a number.
+pub(crate) fn declared_len(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
 }
 
 /// The 413 answer, naming `limit`, counted.
@@ -47,14 +51,20 @@ fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
 }
 
 /// Reads the body, never buffering more than `limit` bytes; the error is the answer to give.
-pub(crate) async fn read<B, R>(body: B, limit: usize) -> Result<Bytes, Response<R>>
+/// A body whose `declared` length (or size hint: a body type may not pass the
+/// header's length on) is over `limit` gets 413 even if it stops short.
+pub(crate) async fn read<B, R>(
+    body: B,
+    limit: usize,
+    declared: Option<u64>,
+) -> Result<Bytes, Response<R>>
 where
     B: Body,
     B::Error: Into<BoxError>,
     R: From<Bytes>,
 {
     let mut body = pin!(body);
-    if body.size_hint().lower() > limit as u64 {
+    if body.size_hint().lower().max(declared.unwrap_or(0)) > limit as u64 {
         drain(body).await;
         return Err(too_large(limit));
     }

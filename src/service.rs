@@ -324,8 +324,10 @@ where
             Some(refusal) => State::Ready(Some(refusal)),
             None => {
                 let inner = self.inner.clone();
+                let declared = body::declared_len(request.headers());
                 State::Running(Box::pin(async move {
-                    let body = match body::read(request.into_body(), inner.body_limit).await {
+                    let limit = inner.body_limit;
+                    let body = match body::read(request.into_body(), limit, declared).await {
                         Ok(body) => body,
                         Err(response) => return response,
                     };

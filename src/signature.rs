@@ -414,7 +414,7 @@ where
             let refused = if body::declared_too_large(&parts.headers, limit) {
                 Err(body::too_large(limit))
             } else {
-                body::read(body, limit).await
+                body::read(body, limit, body::declared_len(&parts.headers)).await
             };
             let body = match refused {
                 Ok(body) => body,

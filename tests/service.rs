@@ -331,6 +331,21 @@ async fn a_failing_body_gets_503_and_a_panicking_one_500() {
         )
     );
     assert_eq!(headers["retry-after"], "5");
+    // Its `Content-Length` was over the limit: 413, whatever happened to the bytes
+    // (Broken's size hint is unknown, as with bodies that do not pass the length on).
+    let over = Request::post("/")
+        .header("content-length", "4194305")
+        .body(Broken(false))
+        .unwrap();
+    let (status, headers, text) = send(&receiver, over).await;
+    assert_eq!(
+        (status.as_u16(), text.as_str()),
+        (
+            413,
+            r#"{"detail":"Request body too large: the limit is 4194304 bytes"}"#
+        )
+    );
+    assert!(!headers.contains_key("retry-after"));
     let (status, _, text) = send(&receiver, Request::post("/").body(Broken(true)).unwrap()).await;
     assert_eq!(
         (status.as_u16(), text.as_str()),
