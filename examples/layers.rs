@@ -79,8 +79,20 @@ where
     if status.is_success() || is_json {
         return response.map(axum::body::Body::new);
     }
-    let text = status.canonical_reason().unwrap_or("Error");
+    // The only plain 503 here is the timeout layer's: a retry may fix it, as `tower_error` says.
+    let retry = status == StatusCode::SERVICE_UNAVAILABLE;
+    let text = if retry {
+        "Timed out; retry later"
+    } else {
+        status.canonical_reason().unwrap_or("Error")
+    };
     let mut fixed = detail(status, text).into_response();
+    if retry && !response.headers().contains_key(http::header::RETRY_AFTER) {
+        fixed.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("5"),
+        );
+    }
     for (name, value) in response.headers() {
         if name != CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
             fixed.headers_mut().insert(name, value.clone());

@@ -244,6 +244,41 @@ async fn large_bodies_take_turns(name: &str) {
     let answer = answer.expect("an answer");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.json()["received"], 1);
+
+    // Every turn held again: a large request that gets none within `TURN_WAIT`
+    // (5 s) is told to retry, long before the held ones give theirs up.
+    let mut client = connect(addr).await;
+    client
+        .get_mut()
+        .write_all(&expect_continue(LARGE))
+        .await
+        .expect("write");
+    let answer = within("100 Continue for a large body", read_answer(&mut client)).await;
+    assert_eq!(answer.map(|a| a.status), Some(100));
+    held.push(client);
+    let mut late = connect(addr).await;
+    late.get_mut()
+        .write_all(&expect_continue(LARGE))
+        .await
+        .expect("write");
+    let answer = tokio::time::timeout(Duration::from_secs(15), read_answer(&mut late)).await;
+    let answer = answer
+        .ok()
+        .flatten()
+        .expect("an answer before the turns are given up");
+    assert_eq!(answer.status, 503);
+    assert_eq!(
+        answer.json()["detail"],
+        "Failed to read the request body; retry later"
+    );
+    assert!(
+        answer
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("retry-after") && v == "5"),
+        "{:?}",
+        answer.headers
+    );
 }
 
 /// A request over the 4 MiB limit that waits for `100 Continue` is refused at

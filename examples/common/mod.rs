@@ -269,7 +269,8 @@ pub struct DeadlineBody<B> {
 /// A large body's turn (see [`LARGE_AT_ONCE`]), asked for when the body is
 /// first read, so that a request refused on its head alone (405, 415, 401,
 /// 404, a declared 413) never waits for one. The permit goes to `held`, which
-/// the request's answer keeps until it is ready.
+/// the request's answer keeps until it is ready. `asking` gives `None` when no
+/// turn came within [`TURN_WAIT`].
 struct Turn {
     asking: Pin<Box<dyn Future<Output = Option<OwnedSemaphorePermit>> + Send + Sync>>,
     held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
@@ -295,7 +296,10 @@ impl<B> DeadlineBody<B> {
         turns: Arc<Semaphore>,
         held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
     ) -> Self {
-        let asking = Box::pin(async move { turns.acquire_owned().await.ok() });
+        let asking = Box::pin(async move {
+            let turn = tokio::time::timeout(TURN_WAIT, turns.acquire_owned()).await;
+            turn.ok().and_then(Result::ok)
+        });
         DeadlineBody {
             body,
             timeout,
@@ -321,7 +325,17 @@ where
         let this = &mut *self;
         if let Some(turn) = &mut this.turn {
             let permit = ready!(turn.asking.as_mut().poll(cx));
-            *turn.held.lock().unwrap_or_else(|e| e.into_inner()) = permit;
+            let Some(permit) = permit else {
+                // Failed for good: later polls find the deadline passed.
+                let now = tokio::time::Instant::now();
+                this.turn = None;
+                this.deadline = Some(now);
+                this.timer = Some(Box::pin(tokio::time::sleep_until(now)));
+                // The receiver answers a body that failed to arrive with 503 and `Retry-After`.
+                let busy = "no turn to read a large body: too many at once";
+                return Poll::Ready(Some(Err(busy.into())));
+            };
+            *turn.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
             this.turn = None;
             this.deadline = Some(tokio::time::Instant::now() + this.timeout);
         }
@@ -359,9 +373,13 @@ where
 /// the kernel's socket buffers. Smaller requests never wait. With 32 clients
 /// each sending 1000-alert (0.6 MB) notifications this halves the peak RSS.
 /// A client holds its turn at most `BODY_READ_TIMEOUT_SECS` (the body deadline
-/// starts with the turn), so slow clients can delay large notifications by
-/// that much, never small ones.
+/// starts with the turn), so slow clients can delay large notifications, never
+/// small ones. A large body that gets no turn within [`TURN_WAIT`] is answered
+/// 503 with `Retry-After`, well before a sender would give up waiting.
 pub const LARGE_AT_ONCE: usize = 8;
+
+/// See [`LARGE_AT_ONCE`].
+pub const TURN_WAIT: Duration = Duration::from_secs(5);
 
 /// See [`LARGE_AT_ONCE`].
 pub const LARGE_BODY: u64 = 64 << 10;
