@@ -10,7 +10,8 @@
 //! Events go to a broadcast channel and are logged at DEBUG (`RUST_LOG=debug`).
 //! A client has `HEADER_READ_TIMEOUT_SECS` (default 10) to send each request
 //! head and `BODY_READ_TIMEOUT_SECS` (default 10) to send the whole body.
-//! At most 8 requests with a body over 64 KiB are read at once; smaller ones
+//! At most 8 requests with a body over 64 KiB are read at once (one that waits
+//! over 5 s for its turn gets 503 with `Retry-After`); smaller ones
 //! never wait (`common::LARGE_AT_ONCE`).
 
 mod common;
