@@ -13,12 +13,13 @@ use crate::log::TARGET;
 use crate::response::{self, detail_json, json};
 use crate::sink::BoxError;
 
-/// Whether `Content-Length` declares so much more than `limit` bytes that the
-/// body is refused unread; a smaller excess is drained by [`read`] (see [`DRAIN_LIMIT`]).
+/// Whether the `declared` length (see [`declared_len`]) is so much more than
+/// `limit` bytes that the body is refused unread; a smaller excess is drained by
+/// [`read`] (see [`DRAIN_LIMIT`]).
 /// A client that sent `Expect: 100-continue` waits for the go-ahead before it
 /// sends its body: any excess is refused unread, and the go-ahead never comes.
-pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
-    let Some(declared) = declared_len(headers) else {
+pub(crate) fn declared_too_large(headers: &HeaderMap, declared: Option<u64>, limit: usize) -> bool {
+    let Some(declared) = declared else {
         return false;
     };
     let waits = headers

@@ -320,13 +320,13 @@ where
 
     fn call(&mut self, request: Request<B>) -> ResponseFuture {
         let timer = Timer::start();
-        let state = match check_head(request.method(), request.headers(), self.inner.body_limit) {
+        let declared = body::declared_len(request.headers());
+        let limit = self.inner.body_limit;
+        let state = match check_head(request.method(), request.headers(), declared, limit) {
             Some(refusal) => State::Ready(Some(refusal)),
             None => {
                 let inner = self.inner.clone();
-                let declared = body::declared_len(request.headers());
                 State::Running(Box::pin(async move {
-                    let limit = inner.body_limit;
                     let body = match body::read(request.into_body(), limit, declared).await {
                         Ok(body) => body,
                         Err(response) => return response,
@@ -350,6 +350,7 @@ where
 fn check_head(
     method: &Method,
     headers: &HeaderMap,
+    declared: Option<u64>,
     limit: usize,
 ) -> Option<Response<ResponseBody>> {
     if method != Method::POST && method != Method::PUT {
@@ -378,7 +379,7 @@ fn check_head(
             .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         return Some(response);
     }
-    body::declared_too_large(headers, limit).then(|| body::too_large(limit))
+    body::declared_too_large(headers, declared, limit).then(|| body::too_large(limit))
 }
 
 /// No `Content-Encoding`, or only `identity`: the body is not compressed. (A

@@ -411,10 +411,11 @@ where
             };
             let limit = signature.body_limit;
             let (parts, body) = request.into_parts();
-            let refused = if body::declared_too_large(&parts.headers, limit) {
+            let declared = body::declared_len(&parts.headers);
+            let refused = if body::declared_too_large(&parts.headers, declared, limit) {
                 Err(body::too_large(limit))
             } else {
-                body::read(body, limit, body::declared_len(&parts.headers)).await
+                body::read(body, limit, declared).await
             };
             let body = match refused {
                 Ok(body) => body,

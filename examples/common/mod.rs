@@ -327,10 +327,10 @@ where
             let permit = ready!(turn.asking.as_mut().poll(cx));
             let Some(permit) = permit else {
                 // Failed for good: later polls find the deadline passed.
-                let now = tokio::time::Instant::now();
                 this.turn = None;
-                this.deadline = Some(now);
-                this.timer = Some(Box::pin(tokio::time::sleep_until(now)));
+                this.timer = Some(Box::pin(tokio::time::sleep_until(
+                    tokio::time::Instant::now(),
+                )));
                 // The receiver answers a body that failed to arrive with 503 and `Retry-After`.
                 let busy = "no turn to read a large body: too many at once";
                 return Poll::Ready(Some(Err(busy.into())));
