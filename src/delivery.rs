@@ -129,8 +129,11 @@ impl Queue {
                 lost += 1;
             }
         }
-        metrics::queued((state.events.len() - before) as isize);
-        let waker = state.waker.take();
+        let pushed = state.events.len() - before;
+        metrics::queued(pushed as isize);
+        // Wake the worker only for work: a request whose events all went
+        // straight to the sink must not cost a task wake-up.
+        let waker = if pushed > 0 { state.waker.take() } else { None };
         drop(state);
         if let Some(w) = waker {
             w.wake();
@@ -332,4 +335,44 @@ pub(crate) fn dispatch(
         }
     }
     queue.push(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::Webhook;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Wake};
+
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn the_worker_is_woken_only_when_events_are_queued() {
+        let queue = Queue::new(4);
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut next = Box::pin(queue.next());
+        assert!(next.as_mut().poll(&mut cx).is_pending());
+
+        // What `dispatch` does when every event went straight to the sink.
+        assert_eq!(queue.push(std::iter::empty()), 0);
+        assert_eq!(wakes.0.load(Relaxed), 0, "woken with nothing to do");
+
+        let body = br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}]}"#;
+        let hook = Webhook::from_slice(body).unwrap();
+        let event = Event::new(&hook, &hook.alerts[0]);
+        assert_eq!(queue.push(std::iter::once(event.clone())), 0);
+        assert_eq!(wakes.0.load(Relaxed), 1);
+        match next.as_mut().poll(&mut cx) {
+            Poll::Ready(Some(got)) => assert_eq!(got.json(), event.json()),
+            other => panic!("expected the event, got {:?}", other.map(|e| e.is_some())),
+        }
+    }
 }
