@@ -90,6 +90,13 @@ impl fmt::Display for Escaped<'_> {
         };
         let (mut start, mut i) = (0, 0);
         while i < b.len() {
+            // Eight plain bytes are passed over at once.
+            if let Some(word) = b.get(i..i + 8) {
+                if !suspect(word_of(word)) {
+                    i += 8;
+                    continue;
+                }
+            }
             let Some((len, code)) = control(i) else {
                 i += 1;
                 continue;
@@ -111,15 +118,34 @@ impl fmt::Display for Escaped<'_> {
 /// Whether `b` surely holds nothing to escape: no byte below 0x20, no DEL, no
 /// 0xC2 (the lead byte of U+0080..=U+00BF, the C1 controls among them) and no
 /// 0xE2 (the lead byte of U+2000..=U+2FFF, the two separators among them).
-/// 16 bytes at a time with no early exit inside, so that each step is a vector
-/// compare: most logged values are short and plain, and are then written whole.
+/// Eight bytes at a time in a `u64` (the tail padded with spaces): most logged
+/// values are short and plain, and are then written whole.
 fn plain(b: &[u8]) -> bool {
-    let suspect = |a: bool, c: &u8| a | (*c < 0x20) | (*c == 0x7f) | (*c == 0xc2) | (*c == 0xe2);
-    let mut chunks = b.chunks_exact(16);
-    !chunks
-        .by_ref()
-        .any(|chunk| chunk.iter().fold(false, suspect))
-        && !chunks.remainder().iter().fold(false, suspect)
+    let mut words = b.chunks_exact(8);
+    let mut tail = [b' '; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    !words.by_ref().any(|w| suspect(word_of(w))) && !suspect(u64::from_ne_bytes(tail))
+}
+
+/// The first eight bytes of `b` (which has at least eight) as a `u64`.
+fn word_of(b: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&b[..8]);
+    u64::from_ne_bytes(word)
+}
+
+/// Whether a byte of `w` is below 0x20 or is 0x7F, 0xC2 or 0xE2 (the bit tricks
+/// "has less than" and "has zero byte": exact for the question "any byte?").
+fn suspect(w: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+    let found = below_space
+        | zero_byte(w ^ (ONES * 0x7f))
+        | zero_byte(w ^ (ONES * 0xc2))
+        | zero_byte(w ^ (ONES * 0xe2));
+    found & HIGH != 0
 }
 
 impl fmt::Debug for Escaped<'_> {
@@ -202,8 +228,27 @@ pub(crate) fn truncated(hook: &Webhook<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::Escaped;
+    use super::{Escaped, plain};
     use proptest::prelude::*;
+
+    #[test]
+    fn plain_finds_every_suspect_byte_at_every_position() {
+        let suspect = |c: u8| c < 0x20 || matches!(c, 0x7f | 0xc2 | 0xe2);
+        for len in 1..=20 {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    // Around the byte under test, neighbours that could hide it
+                    // from a word-wide trick: 0xFF, 0x80 and the space.
+                    for fill in [b'a', b' ', 0x80, 0xff] {
+                        let mut b = vec![fill; len];
+                        b[at] = c;
+                        assert_eq!(plain(&b), !suspect(c), "{b:x?}");
+                    }
+                }
+            }
+        }
+        assert!(plain(b""));
+    }
 
     /// What `Escaped` must print, char by char.
     fn reference(s: &str) -> String {
