@@ -27,6 +27,7 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::payload::{Alert, Status, Str, Webhook};
+use crate::swar::{below, equal};
 
 /// One `infrastructure_alert` event, ready to send.
 ///
@@ -457,16 +458,10 @@ fn word_escape(word: [u8; 8]) -> Option<usize> {
 }
 
 /// The high bit of each byte of `word` that JSON must escape; the lowest set
-/// bit is exact (borrows only run upwards from a match), higher ones may not be.
+/// bit is exact, higher ones may not be.
 fn escape_mask(word: [u8; 8]) -> u64 {
-    const ONES: u64 = u64::MAX / 255;
     let x = u64::from_le_bytes(word);
-    let control = x.wrapping_sub(ONES * 0x20) & !x;
-    let q = x ^ (ONES * u64::from(b'"'));
-    let quote = q.wrapping_sub(ONES) & !q;
-    let b = x ^ (ONES * u64::from(b'\\'));
-    let backslash = b.wrapping_sub(ONES) & !b;
-    (control | quote | backslash) & (ONES << 7)
+    below(x, 0x20) | equal(x, b'"') | equal(x, b'\\')
 }
 
 #[cfg(test)]

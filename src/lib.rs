@@ -53,6 +53,7 @@ mod service;
 #[cfg(feature = "signature")]
 pub mod signature;
 pub mod sink;
+mod swar;
 pub mod validation;
 
 pub use dedup::Dedup;

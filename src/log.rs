@@ -33,6 +33,7 @@ use tracing::Level;
 
 use crate::event::Fields;
 use crate::payload::{Alert, Status, Str, Webhook};
+use crate::swar::{below, equal, word};
 
 /// The `tracing` target of every line this crate logs.
 pub const TARGET: &str = "alertmanager_webhook";
@@ -91,8 +92,8 @@ impl fmt::Display for Escaped<'_> {
         let (mut start, mut i) = (0, 0);
         while i < b.len() {
             // Eight plain bytes are passed over at once.
-            if let Some(word) = b.get(i..i + 8) {
-                if !suspect(word_of(word)) {
+            if let Some(w8) = b.get(i..i + 8) {
+                if !suspect(word(w8)) {
                     i += 8;
                     continue;
                 }
@@ -124,28 +125,12 @@ fn plain(b: &[u8]) -> bool {
     let mut words = b.chunks_exact(8);
     let mut tail = [b' '; 8];
     tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    !words.by_ref().any(|w| suspect(word_of(w))) && !suspect(u64::from_ne_bytes(tail))
+    !words.by_ref().any(|w| suspect(word(w))) && !suspect(u64::from_le_bytes(tail))
 }
 
-/// The first eight bytes of `b` (which has at least eight) as a `u64`.
-fn word_of(b: &[u8]) -> u64 {
-    let mut word = [0; 8];
-    word.copy_from_slice(&b[..8]);
-    u64::from_ne_bytes(word)
-}
-
-/// Whether a byte of `w` is below 0x20 or is 0x7F, 0xC2 or 0xE2 (the bit tricks
-/// "has less than" and "has zero byte": exact for the question "any byte?").
+/// Whether a byte of `w` is below 0x20 or is 0x7F, 0xC2 or 0xE2.
 fn suspect(w: u64) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
-    let found = below_space
-        | zero_byte(w ^ (ONES * 0x7f))
-        | zero_byte(w ^ (ONES * 0xc2))
-        | zero_byte(w ^ (ONES * 0xe2));
-    found & HIGH != 0
+    (below(w, 0x20) | equal(w, 0x7f) | equal(w, 0xc2) | equal(w, 0xe2)) != 0
 }
 
 impl fmt::Debug for Escaped<'_> {
