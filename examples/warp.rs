@@ -23,8 +23,8 @@ use http_body::Frame;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, StreamBody};
 use tower::{BoxError, Service, ServiceExt};
-use warp::Filter;
 use warp::filters::path::FullPath;
+use warp::{Filter, Reply};
 
 /// warp's body stream as an `http_body::Body`, frame by frame, without buffering.
 fn streaming_body<S, T>(stream: S) -> UnsyncBoxBody<Bytes, warp::Error>
@@ -89,12 +89,24 @@ async fn main() -> std::io::Result<()> {
         })
         .untuple_one()
         .and(tower_service(receiver));
-    let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
-    let routes = alerts.or(healthz).recover(|_: warp::Rejection| async {
-        Ok::<_, Infallible>(
-            detail(StatusCode::NOT_FOUND, "Not Found")
-                .map(|_| Bytes::from_static(br#"{"detail":"Not Found"}"#)),
-        )
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| "ok".to_owned());
+    let routes = alerts
+        .or(healthz)
+        .recover(|_: warp::Rejection| async { Ok::<_, Infallible>(not_found()) });
+    let routes = warp::service(routes);
+    // warp 0.4.3's path filters panic on a request target without a path (the
+    // authority form, `CONNECT host:port`: seanmonstar/warp#1166), which drops
+    // the connection unanswered. Such a request gets the 404 before warp sees it.
+    let app = tower::service_fn(move |request: Request<_>| {
+        let routes = routes.clone();
+        async move {
+            match request.uri().path_and_query() {
+                Some(_) => routes.oneshot(request).await,
+                None => Ok(not_found()),
+            }
+        }
     });
 
     let listener = common::listen().await;
@@ -102,11 +114,12 @@ async fn main() -> std::io::Result<()> {
     // `warp::serve` has no header or body read timeout: the filter runs on the
     // examples' hyper loop instead, as a tower service.
     let timeouts = common::Timeouts::from_env();
-    common::serve(
-        listener,
-        warp::service(routes),
-        timeouts,
-        common::shutdown_signal(),
-    )
-    .await
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await
+}
+
+/// The JSON 404 of every example, as a warp reply.
+fn not_found() -> warp::reply::Response {
+    detail(StatusCode::NOT_FOUND, "Not Found")
+        .map(|_| Bytes::from_static(br#"{"detail":"Not Found"}"#))
+        .into_response()
 }

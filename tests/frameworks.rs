@@ -2,6 +2,7 @@
 //! `127.0.0.1:0`, and are checked over real HTTP: the same bytes from every framework, the
 //! bearer token from the environment, logs on stdout, graceful shutdown on SIGTERM.
 
+mod raw_http;
 #[allow(dead_code)] // Each test binary uses part of the shared harness.
 mod support;
 
@@ -21,7 +22,7 @@ use alertmanager_webhook::{AlertReceiver, Event};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use support::{PATH, Proc, Reply, request, wait_for};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tower::ServiceExt;
 
 const EXAMPLES: [&str; 5] = ["hyper", "axum", "warp", "layers", "dashboard"];
@@ -240,6 +241,25 @@ async fn every_example_gives_the_same_bytes_logs_to_stdout_and_stops_on_sigterm(
             let got = summary(&example.send(method, path, &headers, body).await);
             assert_eq!(&got, want, "{name}: {method} {path} {headers:?}");
         }
+        // A request target without a path (the authority form of CONNECT) is a 404 like any
+        // other unknown target. warp 0.4.3's path filters panic on it and drop the connection
+        // unanswered (seanmonstar/warp#1166): the warp example answers before warp sees it.
+        let mut connect = tokio::net::TcpStream::connect(example.addr)
+            .await
+            .expect("connect");
+        let target = example.addr;
+        connect
+            .write_all(format!("CONNECT {target} HTTP/1.1\r\nhost: {target}\r\n\r\n").as_bytes())
+            .await
+            .expect("write a CONNECT head");
+        let mut connect = BufReader::new(connect);
+        let answer =
+            raw_http::within("the CONNECT answer", raw_http::read_answer(&mut connect)).await;
+        assert_eq!(
+            answer.map(|a| (a.status, String::from_utf8_lossy(&a.body).into_owned())),
+            Some((404, r#"{"detail":"Not Found"}"#.to_owned())),
+            "{name}: CONNECT {target}"
+        );
         // Just over the limit, with Content-Length and no `Expect: 100-continue`: the body is
         // drained, so this client, which writes everything before reading, still gets the 413.
         let big = format!("{{\"receiver\":\"{}\"}}", "x".repeat(5 << 20));
