@@ -128,7 +128,29 @@ fn body_error<R: From<Bytes>>(error: BoxError) -> Response<R> {
         return payload_too_large(TOO_LARGE);
     }
     tracing::debug!(target: TARGET, %error, "failed to read a request body");
+    if malformed(&*error) {
+        // The same bytes would fail again: 4xx, so that the sender does not retry them.
+        return json(
+            StatusCode::BAD_REQUEST,
+            detail_json("Malformed request body: its framing (chunked encoding) is invalid"),
+        );
+    }
     // The body did not arrive (a broken connection, or a client too slow for the
     // server's deadline): a retry can fix that.
     response::retry_later("Failed to read the request body; retry later")
+}
+
+/// Whether `error` says that the body's bytes break its framing: hyper reports
+/// a bad chunk size, chunk end or extension as an `io::Error` of kind
+/// `InvalidInput` or `InvalidData`, somewhere in the chain of sources (a body
+/// cut short is `UnexpectedEof`, which a retry can fix).
+fn malformed(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |e| e.source()).any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+            )
+        })
+    })
 }

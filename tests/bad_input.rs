@@ -2,8 +2,9 @@
 //! for 422, its `loc`) within a deadline, and the service keeps answering.
 //!
 //! Cases go through the service in process with `oneshot`, except the lying
-//! `Content-Length` ones, which need a real HTTP/1.1 server (the examples'
-//! loop in `examples/common`): a body shorter than declared is answered 503
+//! `Content-Length` and broken chunked ones, which need a real HTTP/1.1 server
+//! (the examples' loop in `examples/common`). Broken chunk framing is answered
+//! 400 (the same bytes would fail again); a body shorter than declared is answered 503
 //! `Failed to read the request body; retry later` (when the client gives up, or when the
 //! body-read deadline passes); a body longer than declared is cut at the
 //! declared length (422), and the rest is a malformed next request that
@@ -629,6 +630,38 @@ async fn a_content_length_larger_than_the_body_is_answered_503() {
     )
     .await;
     assert_read_failure(&answer.expect("an answer"));
+    still_answers(addr).await;
+}
+
+#[tokio::test]
+async fn a_chunked_body_with_broken_framing_is_answered_400() {
+    let (addr, _stop) = server().await;
+    let head = "POST /api/webhooks/alerts HTTP/1.1\r\nhost: 127.0.0.1\r\n\
+                content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    for (what, chunks) in [
+        ("a chunk size that is not hex", "zz\r\n{}\r\n0\r\n\r\n"),
+        (
+            "a chunk size that overflows",
+            "1ffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+        ),
+        ("no CRLF after the chunk data", "2\r\n{}XX0\r\n\r\n"),
+    ] {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(format!("{head}{chunks}").as_bytes())
+            .await
+            .expect("write");
+        let answer = within(what, read_answer(&mut BufReader::new(stream)))
+            .await
+            .unwrap_or_else(|| panic!("{what}: no answer"));
+        // A retry of the same bytes would fail again: a 4xx, so that the sender does not retry.
+        assert_eq!(answer.status, 400, "{what}: {answer:?}");
+        assert_eq!(
+            answer.json(),
+            json!({"detail": "Malformed request body: its framing (chunked encoding) is invalid"}),
+            "{what}"
+        );
+    }
     still_answers(addr).await;
 }
 

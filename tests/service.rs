@@ -355,6 +355,72 @@ async fn a_failing_body_gets_503_and_a_panicking_one_500() {
     assert_eq!(send(&receiver, post(fixture("01-"))).await.0, 200);
 }
 
+#[tokio::test]
+async fn a_body_with_broken_framing_gets_400_not_a_retry() {
+    /// A body that fails with `error`, as hyper's chunked decoder does.
+    struct Failing(Option<Box<dyn std::error::Error + Send + Sync>>);
+    impl http_body::Body for Failing {
+        type Data = Bytes;
+        type Error = Box<dyn std::error::Error + Send + Sync>;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.0.take().map(Err))
+        }
+    }
+    /// An error whose source is `io`, as hyper wraps its decoder's errors.
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error reading a body from connection")
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    use std::io::{Error, ErrorKind};
+    let receiver = AlertReceiver::builder().build();
+    let malformed =
+        r#"{"detail":"Malformed request body: its framing (chunked encoding) is invalid"}"#;
+    let retry = r#"{"detail":"Failed to read the request body; retry later"}"#;
+    for (error, want) in [
+        (
+            Error::new(ErrorKind::InvalidInput, "Invalid chunk size line"),
+            (400, malformed),
+        ),
+        (
+            Error::new(ErrorKind::InvalidData, "chunk extensions over limit"),
+            (400, malformed),
+        ),
+        (
+            Error::new(
+                ErrorKind::UnexpectedEof,
+                "end of file before message length reached",
+            ),
+            (503, retry),
+        ),
+        (
+            Error::new(ErrorKind::ConnectionReset, "reset"),
+            (503, retry),
+        ),
+    ] {
+        let what = format!("{error}");
+        for error in [
+            Box::new(Wrapped(Error::new(error.kind(), what.clone()))) as Box<_>,
+            Box::new(error) as Box<_>,
+        ] {
+            let request = Request::post("/").body(Failing(Some(error))).unwrap();
+            let (status, headers, text) = send(&receiver, request).await;
+            assert_eq!((status.as_u16(), text.as_str()), want, "{what}");
+            assert_eq!(headers.contains_key("retry-after"), want.0 == 503, "{what}");
+        }
+    }
+}
+
 /// A sink that records events and can be made to fail, stall or panic.
 #[derive(Clone, Default)]
 struct TestSink {
