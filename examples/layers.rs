@@ -11,11 +11,14 @@
 //!    retries 5xx.
 //! 3. `load_shed` + `concurrency_limit`: when the limit is reached, refuse at
 //!    once (503) instead of queueing while Alertmanager's 10 s timeout runs.
-//! 4. `map_response(json_errors)`: tower-http answers 413 and 503 with plain or
-//!    empty bodies; give them the contract's `{"detail": ...}`.
-//! 5. tower-http `RequestBodyLimitLayer` (a hard ceiling above the receiver's
-//!    own limit) and `TimeoutLayer` (set to 503, not its default 408).
-//! 6. The auth layer, then the receiver (which also enforces its own body limit).
+//! 4. The auth layer: credentials are checked before anything else about the
+//!    request, its size too.
+//! 5. `map_response(json_errors)`: tower-http answers 413 and 503 with plain or
+//!    empty bodies; give them the contract's `{"detail": ...}` (the 413 with
+//!    the receiver's own text).
+//! 6. tower-http `RequestBodyLimitLayer` (a hard ceiling above the receiver's
+//!    own limit) and `TimeoutLayer` (set to 503, not its default 408), then the
+//!    receiver (which also enforces its own body limit).
 
 mod common;
 
@@ -65,8 +68,9 @@ async fn tower_error(error: BoxError) -> Response {
     response
 }
 
-/// Gives error answers that are not JSON yet the contract's `{"detail": ...}` body.
-fn json_errors<B>(response: http::Response<B>) -> Response
+/// Gives error answers that are not JSON yet the contract's `{"detail": ...}`
+/// body; a 413 gets the receiver's text for its `limit`.
+fn json_errors<B>(response: http::Response<B>, limit: usize) -> Response
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -81,12 +85,14 @@ where
     }
     // The only plain 503 here is the timeout layer's: a retry may fix it, as `tower_error` says.
     let retry = status == StatusCode::SERVICE_UNAVAILABLE;
-    let text = if retry {
-        "Timed out; retry later"
-    } else {
-        status.canonical_reason().unwrap_or("Error")
+    let text = match status {
+        StatusCode::SERVICE_UNAVAILABLE => "Timed out; retry later".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("Request body too large: the limit is {limit} bytes")
+        }
+        _ => status.canonical_reason().unwrap_or("Error").to_owned(),
     };
-    let mut fixed = detail(status, text).into_response();
+    let mut fixed = detail(status, &text).into_response();
     if retry && !response.headers().contains_key(http::header::RETRY_AFTER) {
         fixed.headers_mut().insert(
             http::header::RETRY_AFTER,
@@ -103,12 +109,14 @@ where
 
 /// The routes: the receiver at [`common::PATH`] behind the layers, 404 elsewhere.
 pub fn app(receiver: AlertReceiver, auth: Option<Auth>, limits: &Limits) -> Router {
+    let limit = limits.body;
     let stack = ServiceBuilder::new()
         .layer(TraceLayer::new_for_http())
         .layer(HandleErrorLayer::new(tower_error))
         .load_shed()
         .concurrency_limit(limits.concurrency)
-        .map_response(json_errors)
+        .option_layer(auth.map(Auth::layer))
+        .map_response(move |response| json_errors(response, limit))
         .layer(RequestBodyLimitLayer::new(
             limits.body + alertmanager_webhook::DRAIN_LIMIT as usize,
         ))
@@ -116,7 +124,6 @@ pub fn app(receiver: AlertReceiver, auth: Option<Auth>, limits: &Limits) -> Rout
             StatusCode::SERVICE_UNAVAILABLE,
             limits.timeout,
         ))
-        .option_layer(auth.map(Auth::layer))
         .service(receiver);
     Router::new()
         .route_service(common::PATH, stack)

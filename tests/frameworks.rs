@@ -421,17 +421,35 @@ async fn the_layered_stack_answers_overload_timeout_and_size_with_json_503_and_4
     assert!(timed_out.3.starts_with(r#"{"detail":"#), "{}", timed_out.3);
     gate.0.store(true, SeqCst);
 
-    // tower-http's 413 for a declared length over its limit, turned into JSON.
-    let big = "x".repeat(4096);
-    let refused = answer(
-        app.clone()
-            .oneshot(post(&big, Some(("content-length", big.len().to_string()))))
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!((refused.0, refused.1.as_str()), (413, "application/json"));
-    assert!(refused.3.starts_with(r#"{"detail":"#), "{}", refused.3);
+    // Over the receiver's limit: its own 413. Over tower-http's ceiling (the limit plus
+    // `DRAIN_LIMIT`), refused at once by tower-http: the same JSON answer.
+    let too_large = r#"{"detail":"Request body too large: the limit is 2048 bytes"}"#;
+    let ceiling = 2048 + alertmanager_webhook::DRAIN_LIMIT;
+    for declared in [4096, ceiling + 1] {
+        let body = "x".repeat(4096);
+        let length = Some(("content-length", declared.to_string()));
+        let refused = answer(app.clone().oneshot(post(&body, length)).await.unwrap()).await;
+        assert_eq!(
+            refused,
+            (413, "application/json".into(), false, too_large.into()),
+            "declared {declared}"
+        );
+    }
+    // With credentials required, they are checked first, before the size too.
+    let auth = alertmanager_webhook::auth::Auth::bearer("secret").unwrap();
+    let receiver = AlertReceiver::builder().body_limit(2048).build();
+    let guarded = layers::app(receiver, Some(auth), &limits);
+    let length = Some(("content-length", (ceiling + 1).to_string()));
+    let refused = answer(guarded.oneshot(post("x", length)).await.unwrap()).await;
+    assert_eq!(
+        refused,
+        (
+            401,
+            "application/json".into(),
+            false,
+            r#"{"detail":"Not authenticated"}"#.into()
+        )
+    );
 
     let ok = answer(app.oneshot(post(FIXTURE_01, None)).await.unwrap()).await;
     assert_eq!(ok.0, 200, "{}", ok.3);
