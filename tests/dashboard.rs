@@ -498,6 +498,50 @@ fn page_routes_and_bearer_token() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
 }
 
+#[test]
+fn websocket_handshakes_from_another_origin_are_refused() {
+    use tokio_tungstenite::tungstenite::{Error, client::IntoClientRequest};
+    let server = Server::start(None);
+    let addr = server.addr;
+    server.runtime.block_on(async {
+        for (origin, want) in [
+            // Not a browser: no `Origin`.
+            (None, 101),
+            // The page's own origin.
+            (Some(format!("http://{addr}")), 101),
+            (Some("http://evil.example".to_owned()), 403),
+            (Some(format!("http://{addr}.evil.example")), 403),
+            (Some(format!("ws://{addr}")), 403),
+            (Some("null".to_owned()), 403),
+        ] {
+            let mut request = format!("ws://{addr}/ws")
+                .into_client_request()
+                .expect("request");
+            if let Some(origin) = &origin {
+                request
+                    .headers_mut()
+                    .insert("origin", origin.parse().expect("header value"));
+            }
+            let (status, body) = match tokio_tungstenite::connect_async(request).await {
+                Ok((_, response)) => (response.status().as_u16(), None),
+                Err(Error::Http(response)) => {
+                    let body = response.body().clone().unwrap_or_default();
+                    (response.status().as_u16(), Some(body))
+                }
+                Err(e) => panic!("{origin:?}: {e}"),
+            };
+            assert_eq!(status, want, "{origin:?}");
+            if want == 403 {
+                assert_eq!(
+                    body.as_deref(),
+                    Some(&br#"{"detail":"Cross-origin WebSocket refused"}"#[..]),
+                    "{origin:?}"
+                );
+            }
+        }
+    });
+}
+
 /// Finds a program by path or on `PATH`. Missing: fail under `CI=true`, else skip.
 fn program(candidates: &[&str]) -> Option<PathBuf> {
     let found = candidates.iter().find_map(|name| {

@@ -17,8 +17,8 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 #[cfg(feature = "metrics")]
 use axum::http::header;
-use axum::http::header::ALLOW;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::header::{ALLOW, HOST, ORIGIN};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 #[cfg(feature = "metrics")]
@@ -200,10 +200,19 @@ pub mod redis {
 }
 
 /// `GET /ws`; a request that is not a WebSocket handshake gets axum's refusal as JSON.
+///
+/// A browser lets any page open a WebSocket to any address, with its own origin in
+/// `Origin`: a handshake from another origin than the page's is refused (403), so that
+/// a page on another site cannot read the alerts. Clients that are not browsers send
+/// no `Origin` and are let in.
 async fn websocket(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    headers: HeaderMap,
     State(dashboard): State<Dashboard>,
 ) -> Response {
+    if !same_origin(&headers) {
+        return detail(StatusCode::FORBIDDEN, "Cross-origin WebSocket refused").into_response();
+    }
     match ws {
         // Clients only listen; a large message from one is not welcome.
         Ok(ws) => ws
@@ -219,6 +228,19 @@ async fn websocket(
             answer.into_response()
         }
     }
+}
+
+/// No `Origin`, or one whose host and port are the request's `Host` (`http` or `https`).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return true;
+    };
+    let authority = origin.to_str().ok().and_then(|o| {
+        o.strip_prefix("http://")
+            .or_else(|| o.strip_prefix("https://"))
+    });
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
 }
 
 /// One WebSocket client: the firing alerts first, then every event as it comes.

@@ -9,7 +9,8 @@
 //!
 //! - `GET /`: the page (plain HTML, embedded); it reconnects by itself.
 //! - `GET /ws`: a WebSocket that first sends the alerts firing now, then every
-//!   `infrastructure_alert` event, one JSON text frame each.
+//!   `infrastructure_alert` event, one JSON text frame each. A handshake whose `Origin` is
+//!   not this server's (another site's page in the same browser) is refused with 403.
 //! - `POST /api/webhooks/alerts`: the receiver. With `WEBHOOK_BEARER_TOKEN` set it requires
 //!   `Authorization: Bearer <token>` (an empty token is refused at startup); the page and the
 //!   WebSocket stay open.
