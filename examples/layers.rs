@@ -44,9 +44,9 @@ pub struct Limits {
     /// The longest a request may take before it gets 503.
     pub timeout: Duration,
     /// The receiver's body limit, in bytes. tower-http's limit sits
-    /// `DRAIN_LIMIT` above it as a hard ceiling: tower-http refuses at once,
-    /// while the receiver drains a slightly too large body first so that the
-    /// client can read its 413.
+    /// `DRAIN_LIMIT` above it as a hard ceiling: tower-http refuses unread,
+    /// while the receiver drains a slightly too large body so that a client
+    /// still sending it can read its 413.
     pub body: usize,
 }
 

@@ -53,22 +53,23 @@ fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
 
 /// Reads the body, never buffering more than `limit` bytes; the error is the answer to give.
 /// A body whose `declared` length (or size hint: a body type may not pass the
-/// header's length on) is over `limit` gets 413 even if it stops short.
+/// header's length on) is over `limit` gets 413 at once, even if it stops short
+/// (see [`drain_aside`]).
 pub(crate) async fn read<B, R>(
     body: B,
     limit: usize,
     declared: Option<u64>,
 ) -> Result<Bytes, Response<R>>
 where
-    B: Body,
+    B: Body + Send + 'static,
     B::Error: Into<BoxError>,
     R: From<Bytes>,
 {
-    let mut body = pin!(body);
     if body.size_hint().lower().max(declared.unwrap_or(0)) > limit as u64 {
-        drain(body).await;
+        drain_aside(body).await;
         return Err(too_large(limit));
     }
+    let mut body = pin!(body);
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut len = 0usize;
@@ -105,6 +106,19 @@ where
         return Err(too_large(limit));
     }
     Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+/// Drains `body` (see [`drain`]) so that a client still sending it can read
+/// the 413 instead of a reset connection. On a tokio runtime the drain runs in
+/// a task of its own and the 413 goes out at once: the server reads the rest
+/// while the answer is written. Elsewhere the answer waits for the drain.
+async fn drain_aside<B: Body + Send + 'static>(body: B) {
+    #[cfg(feature = "tokio")]
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move { drain(pin!(body)).await });
+        return;
+    }
+    drain(pin!(body)).await;
 }
 
 /// Reads and discards up to [`DRAIN_LIMIT`] bytes of what is left of a body.

@@ -396,12 +396,19 @@ fn uncompressed(headers: &HeaderMap) -> bool {
 }
 
 /// Once a body is known to be too large, up to this many more bytes are read
-/// and discarded before the 413 goes out. A client that is still sending can
-/// then read the answer; closing a socket with unread data makes the kernel
-/// reset the connection, and the client sees a broken pipe instead of the 413.
-/// Nothing is buffered while draining. A request that declares more than the
-/// limit and asks `Expect: 100-continue` (curl does for bodies over 1 MiB) is
-/// answered 413 at once: its body is never asked for, so none is sent.
+/// and discarded. A client that is still sending can then read the 413;
+/// closing a socket with unread data makes the kernel reset the connection,
+/// and the client sees a broken pipe instead of the answer. Nothing is
+/// buffered while draining.
+///
+/// When `Content-Length` already says the body is too large, the 413 goes out
+/// at once and the drain runs in a task of its own (feature `tokio`, on a tokio
+/// runtime; elsewhere the answer waits for the drain): a client that waits for
+/// the answer before it sends gets it. A body found too large while it is read
+/// (chunked) is drained before the answer. A request that declares more than
+/// the limit and asks `Expect: 100-continue` (curl does for bodies over 1 MiB),
+/// or more than the limit plus this, is answered 413 unread: its body is never
+/// asked for.
 pub const DRAIN_LIMIT: u64 = 32 << 20;
 
 /// `application/json` or `application/*+json`, with any parameters.

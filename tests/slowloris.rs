@@ -295,6 +295,55 @@ async fn a_too_large_body_that_waits_for_the_go_ahead_gets_413_at_once() {
     answered_then_closed(&mut client, "413 without 100 Continue", 413, detail).await;
 }
 
+/// A request that declares more than the 4 MiB limit (but less than what is drained) is
+/// answered 413 before it sends its body; the body is then read and discarded, and the
+/// connection serves the next request. With a 60 s body timeout, a server that waited for
+/// the body before answering would miss the 30 s deadline.
+async fn a_declared_excess_is_answered_before_the_body(name: &str) {
+    let Some((_example, addr)) = start(name, "60") else {
+        return;
+    };
+    let mut client = connect(addr).await;
+    let declared = 5 << 20;
+    client
+        .get_mut()
+        .write_all(&head(declared))
+        .await
+        .expect("write the head");
+    let answer = within("the 413 before the body", read_answer(&mut client))
+        .await
+        .expect("an answer");
+    assert_eq!(
+        (answer.status, answer.json()),
+        (
+            413,
+            serde_json::json!({"detail": "Request body too large: the limit is 4194304 bytes"})
+        ),
+        "{name}"
+    );
+    let next = [head(FIXTURE.len()), FIXTURE.to_vec()].concat();
+    let rest = [vec![b' '; declared], next].concat();
+    client
+        .get_mut()
+        .write_all(&rest)
+        .await
+        .expect("write the body and the next request");
+    let answer = within("the next request", read_answer(&mut client))
+        .await
+        .expect("an answer on the same connection");
+    assert_eq!(answer.status, 200, "{name}");
+}
+
+#[tokio::test]
+async fn the_hyper_example_answers_a_declared_excess_before_the_body() {
+    a_declared_excess_is_answered_before_the_body("hyper").await;
+}
+
+#[tokio::test]
+async fn the_layers_example_answers_a_declared_excess_before_the_body() {
+    a_declared_excess_is_answered_before_the_body("layers").await;
+}
+
 #[tokio::test]
 async fn the_hyper_example_reads_large_bodies_in_turns() {
     large_bodies_take_turns("hyper").await;
