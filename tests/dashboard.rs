@@ -504,23 +504,36 @@ fn websocket_handshakes_from_another_origin_are_refused() {
     let server = Server::start(None);
     let addr = server.addr;
     server.runtime.block_on(async {
-        for (origin, want) in [
+        for (origin, forwarded, want) in [
             // Not a browser: no `Origin`.
-            (None, 101),
+            (None, None, 101),
             // The page's own origin.
-            (Some(format!("http://{addr}")), 101),
-            (Some("http://evil.example".to_owned()), 403),
-            (Some(format!("http://{addr}.evil.example")), 403),
-            (Some(format!("ws://{addr}")), 403),
-            (Some("null".to_owned()), 403),
+            (Some(format!("http://{addr}")), None, 101),
+            (Some("http://evil.example".to_owned()), None, 403),
+            (Some(format!("http://{addr}.evil.example")), None, 403),
+            (Some(format!("ws://{addr}")), None, 403),
+            (Some("null".to_owned()), None, 403),
+            // Behind a reverse proxy that rewrites `Host`.
+            (
+                Some("https://alerts.example".into()),
+                Some("alerts.example"),
+                101,
+            ),
+            (
+                Some("https://evil.example".into()),
+                Some("alerts.example"),
+                403,
+            ),
         ] {
             let mut request = format!("ws://{addr}/ws")
                 .into_client_request()
                 .expect("request");
+            let headers = request.headers_mut();
             if let Some(origin) = &origin {
-                request
-                    .headers_mut()
-                    .insert("origin", origin.parse().expect("header value"));
+                headers.insert("origin", origin.parse().expect("header value"));
+            }
+            if let Some(forwarded) = forwarded {
+                headers.insert("x-forwarded-host", forwarded.parse().expect("header value"));
             }
             let (status, body) = match tokio_tungstenite::connect_async(request).await {
                 Ok((_, response)) => (response.status().as_u16(), None),

@@ -18,7 +18,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 #[cfg(feature = "metrics")]
 use axum::http::header;
 use axum::http::header::{ALLOW, HOST, ORIGIN};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 #[cfg(feature = "metrics")]
@@ -230,17 +230,23 @@ async fn websocket(
     }
 }
 
-/// No `Origin`, or one whose host and port are the request's `Host` (`http` or `https`).
+/// No `Origin`, or one whose host and port are the request's `Host` or, behind a
+/// reverse proxy that rewrites `Host`, its `X-Forwarded-Host` (`http` or `https`).
+/// A page cannot set either header on a WebSocket handshake.
 fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(ORIGIN) else {
         return true;
     };
-    let authority = origin.to_str().ok().and_then(|o| {
+    let Some(authority) = origin.to_str().ok().and_then(|o| {
         o.strip_prefix("http://")
             .or_else(|| o.strip_prefix("https://"))
-    });
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+    }) else {
+        return false;
+    };
+    [HOST, HeaderName::from_static("x-forwarded-host")]
+        .iter()
+        .filter_map(|name| headers.get(name)?.to_str().ok())
+        .any(|host| host.eq_ignore_ascii_case(authority))
 }
 
 /// One WebSocket client: the firing alerts first, then every event as it comes.
