@@ -53,8 +53,9 @@ fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
 
 /// Reads the body, never buffering more than `limit` bytes; the error is the answer to give.
 /// A body whose `declared` length (or size hint: a body type may not pass the
-/// header's length on) is over `limit` gets 413 at once, even if it stops short
-/// (see [`drain_aside`]).
+/// header's length on) is over `limit` gets 413 at once, even if it stops short;
+/// so does a body without a declared length once it has gone over `limit`.
+/// Either is then drained (see [`drain_aside`]).
 pub(crate) async fn read<B, R>(
     body: B,
     limit: usize,
@@ -66,14 +67,43 @@ where
     R: From<Bytes>,
 {
     if body.size_hint().lower().max(declared.unwrap_or(0)) > limit as u64 {
-        drain_aside(body).await;
+        drain_aside(body, limit as u64 + DRAIN_LIMIT).await;
         return Err(too_large(limit));
     }
+    if declared.is_none() {
+        // Chunked: it may turn out too large. Boxed, so that what is left can
+        // then be drained in a task of its own while the 413 goes out.
+        let mut body = Box::pin(body);
+        return match collect(body.as_mut(), limit).await? {
+            Some(bytes) => Ok(bytes),
+            None => {
+                drain_aside(body, DRAIN_LIMIT).await;
+                Err(too_large(limit))
+            }
+        };
+    }
+    // A declared length within the limit: read in place.
     let mut body = pin!(body);
+    match collect(body.as_mut(), limit).await? {
+        Some(bytes) => Ok(bytes),
+        // Only a body type that sends more than its declared length gets here.
+        None => {
+            drain(body, DRAIN_LIMIT).await;
+            Err(too_large(limit))
+        }
+    }
+}
+
+/// The whole body, or `None` as soon as it goes over `limit`.
+async fn collect<B, R>(mut body: Pin<&mut B>, limit: usize) -> Result<Option<Bytes>, Response<R>>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+    R: From<Bytes>,
+{
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut len = 0usize;
-    let mut over = false;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| body_error(e.into()))?;
         let Ok(mut data) = frame.into_data() else {
@@ -82,8 +112,7 @@ where
         let n = data.remaining();
         len = len.saturating_add(n);
         if len > limit {
-            over = true;
-            break;
+            return Ok(None);
         }
         if n == 0 {
             continue;
@@ -100,30 +129,25 @@ where
             }
         }
     }
-    if over {
-        drop((first, rest));
-        drain(body).await;
-        return Err(too_large(limit));
-    }
-    Ok(first.unwrap_or_else(|| rest.freeze()))
+    Ok(Some(first.unwrap_or_else(|| rest.freeze())))
 }
 
-/// Drains `body` (see [`drain`]) so that a client still sending it can read
-/// the 413 instead of a reset connection. On a tokio runtime the drain runs in
-/// a task of its own and the 413 goes out at once: the server reads the rest
-/// while the answer is written. Elsewhere the answer waits for the drain.
-async fn drain_aside<B: Body + Send + 'static>(body: B) {
+/// Drains up to `budget` bytes of `body` (see [`drain`]) so that a client still
+/// sending it can read the 413 instead of a reset connection. On a tokio
+/// runtime the drain runs in a task of its own and the 413 goes out at once:
+/// the server reads the rest while the answer is written. Elsewhere the answer
+/// waits for the drain.
+async fn drain_aside<B: Body + Send + 'static>(body: B, budget: u64) {
     #[cfg(feature = "tokio")]
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move { drain(pin!(body)).await });
+        runtime.spawn(async move { drain(pin!(body), budget).await });
         return;
     }
-    drain(pin!(body)).await;
+    drain(pin!(body), budget).await;
 }
 
-/// Reads and discards up to [`DRAIN_LIMIT`] bytes of what is left of a body.
-async fn drain<B: Body>(mut body: Pin<&mut B>) {
-    let mut budget = DRAIN_LIMIT;
+/// Reads and discards up to `budget` bytes of what is left of a body.
+async fn drain<B: Body>(mut body: Pin<&mut B>, mut budget: u64) {
     while budget > 0 {
         let frame = body.frame().await;
         // A trailers frame counts as 0 bytes; an error or the end stops the drain.

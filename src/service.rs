@@ -401,11 +401,12 @@ fn uncompressed(headers: &HeaderMap) -> bool {
 /// and the client sees a broken pipe instead of the answer. Nothing is
 /// buffered while draining.
 ///
-/// When `Content-Length` already says the body is too large, the 413 goes out
-/// at once and the drain runs in a task of its own (feature `tokio`, on a tokio
-/// runtime; elsewhere the answer waits for the drain): a client that waits for
-/// the answer before it sends gets it. A body found too large while it is read
-/// (chunked) is drained before the answer. A request that declares more than
+/// The 413 goes out as soon as the body is known to be too large: at once when
+/// `Content-Length` says so (the whole declared body, up to the limit plus
+/// this, is then drained), or once a chunked body has gone over the limit (this
+/// much more is drained). The drain runs in a task of its own (feature `tokio`,
+/// on a tokio runtime; elsewhere the answer waits for it), so a client that
+/// waits for the answer, or stalls, gets it. A request that declares more than
 /// the limit and asks `Expect: 100-continue` (curl does for bodies over 1 MiB),
 /// or more than the limit plus this, is answered 413 unread: its body is never
 /// asked for.

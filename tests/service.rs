@@ -221,12 +221,57 @@ async fn a_100_mib_chunked_body_is_refused_and_drained_only_up_to_the_drain_limi
         text,
         r#"{"detail":"Request body too large: the limit is 1048576 bytes"}"#
     );
-    // The limit, then at most DRAIN_LIMIT more (read and discarded), never the rest.
-    let pulled = pulled.load(SeqCst);
+    // The limit, then at most DRAIN_LIMIT more (read and discarded, after the
+    // answer), never the rest.
+    let pulled = settled(&pulled).await;
     let bound = limit + alertmanager_webhook::DRAIN_LIMIT as usize + chunk;
     assert!(
         pulled > limit && pulled <= bound,
         "read {pulled} bytes of 100 MiB"
+    );
+}
+
+/// The count once a drain in the background has stopped reading (no change for 50 ms).
+async fn settled(pulled: &std::sync::atomic::AtomicUsize) -> usize {
+    let mut last = usize::MAX;
+    for _ in 0..200 {
+        let now = pulled.load(SeqCst);
+        if now == last {
+            break;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    last
+}
+
+#[tokio::test]
+async fn a_chunked_body_is_answered_413_once_over_the_limit_even_if_it_then_stalls() {
+    /// `n` bytes, then nothing more, ever.
+    struct Stalls(usize);
+    impl http_body::Body for Stalls {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            match std::mem::take(&mut self.0) {
+                0 => Poll::Pending,
+                n => Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b' '; n]))))),
+            }
+        }
+    }
+    let receiver = AlertReceiver::builder().body_limit(1000).build();
+    let request = Request::post("/").body(Stalls(1001)).unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(30), send(&receiver, request)).await;
+    let (status, _, text) = answer.expect("an answer, not a wait for the rest of the body");
+    assert_eq!(
+        (status.as_u16(), text.as_str()),
+        (
+            413,
+            r#"{"detail":"Request body too large: the limit is 1000 bytes"}"#
+        )
     );
 }
 
@@ -260,8 +305,14 @@ async fn a_client_that_waits_for_100_continue_is_refused_without_reading() {
         (Some("100-Continue"), 5_000_000, false),
         // Without the header, an excess under DRAIN_LIMIT is answered at once, then read
         // and discarded in a task of its own, so that a client still sending can read
-        // the answer (tests/slowloris.rs checks that the answer does not wait for it).
+        // the answer (tests/slowloris.rs checks that the answer does not wait for it):
+        // all of it, up to the limit plus DRAIN_LIMIT.
         (None, 1001, true),
+        (
+            None,
+            1000 + alertmanager_webhook::DRAIN_LIMIT as usize,
+            true,
+        ),
         (Some("100-continue"), 1000, true),
     ] {
         let body = Stream::new(declared, 1 << 16);

@@ -334,6 +334,61 @@ async fn a_declared_excess_is_answered_before_the_body(name: &str) {
     assert_eq!(answer.status, 200, "{name}");
 }
 
+/// A chunked body is answered 413 as soon as it is over the 4 MiB limit, while the client
+/// is still sending (here: a chunk of 4 MiB + 1 bytes, and no end yet); once it ends, the
+/// connection serves the next request.
+async fn a_chunked_excess_is_answered_before_its_end(name: &str) {
+    let Some((_example, addr)) = start(name, "60") else {
+        return;
+    };
+    let mut client = connect(addr).await;
+    let n = (4 << 20) + 1;
+    let chunked = "POST /api/webhooks/alerts HTTP/1.1\r\nhost: 127.0.0.1\r\n\
+                content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let chunk = [format!("{chunked}{n:x}\r\n").into_bytes(), vec![b' '; n]].concat();
+    client
+        .get_mut()
+        .write_all(&chunk)
+        .await
+        .expect("write the chunk");
+    let answer = within("the 413 before the end", read_answer(&mut client))
+        .await
+        .expect("an answer");
+    assert_eq!(
+        (answer.status, answer.json()),
+        (
+            413,
+            serde_json::json!({"detail": "Request body too large: the limit is 4194304 bytes"})
+        ),
+        "{name}"
+    );
+    let rest = [
+        b"\r\n0\r\n\r\n".to_vec(),
+        head(FIXTURE.len()),
+        FIXTURE.to_vec(),
+    ]
+    .concat();
+    client
+        .get_mut()
+        .write_all(&rest)
+        .await
+        .expect("end the body, then the next request");
+    let answer = within("the next request", read_answer(&mut client))
+        .await
+        .expect("an answer on the same connection");
+    assert_eq!(answer.status, 200, "{name}");
+}
+
+#[tokio::test]
+async fn the_hyper_example_answers_a_chunked_excess_before_its_end() {
+    a_chunked_excess_is_answered_before_its_end("hyper").await;
+}
+
+#[tokio::test]
+async fn the_layers_example_answers_a_chunked_excess_before_its_end() {
+    a_chunked_excess_is_answered_before_its_end("layers").await;
+}
+
 #[tokio::test]
 async fn the_hyper_example_answers_a_declared_excess_before_the_body() {
     a_declared_excess_is_answered_before_the_body("hyper").await;
