@@ -524,13 +524,40 @@ fn websocket_handshakes_from_another_origin_are_refused() {
                 Some("alerts.example"),
                 403,
             ),
+            // Scheme case, a default port written on one side only, a proxy chain.
+            (
+                Some("HTTPS://Alerts.Example".into()),
+                Some("alerts.example:443"),
+                101,
+            ),
+            (
+                Some("https://alerts.example:443".into()),
+                Some("alerts.example"),
+                101,
+            ),
+            (
+                Some("https://alerts.example".into()),
+                Some("alerts.example:80"),
+                403,
+            ),
+            (
+                Some("https://alerts.example".into()),
+                Some("alerts.example, inner"),
+                101,
+            ),
+            // Two origins, the second another site's: ambiguous.
+            (
+                Some(format!("http://{addr}|http://evil.example")),
+                None,
+                403,
+            ),
         ] {
             let mut request = format!("ws://{addr}/ws")
                 .into_client_request()
                 .expect("request");
             let headers = request.headers_mut();
-            if let Some(origin) = &origin {
-                headers.insert("origin", origin.parse().expect("header value"));
+            for origin in origin.iter().flat_map(|o| o.split('|')) {
+                headers.append("origin", origin.parse().expect("header value"));
             }
             if let Some(forwarded) = forwarded {
                 headers.insert("x-forwarded-host", forwarded.parse().expect("header value"));

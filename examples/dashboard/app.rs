@@ -230,23 +230,39 @@ async fn websocket(
     }
 }
 
-/// No `Origin`, or one whose host and port are the request's `Host` or, behind a
-/// reverse proxy that rewrites `Host`, its `X-Forwarded-Host` (`http` or `https`).
-/// A page cannot set either header on a WebSocket handshake.
+/// No `Origin` (not a browser), or a single `Origin` whose host and port are the
+/// request's `Host` or, behind a reverse proxy that rewrites `Host`, the first
+/// `X-Forwarded-Host` (a page can set neither on a WebSocket handshake). The
+/// scheme's default port (`:80`, `:443`) may be written or left out.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(ORIGIN) else {
+    let mut origins = headers.get_all(ORIGIN).iter();
+    let Some(origin) = origins.next() else {
         return true;
     };
-    let Some(authority) = origin.to_str().ok().and_then(|o| {
-        o.strip_prefix("http://")
-            .or_else(|| o.strip_prefix("https://"))
-    }) else {
+    // Two of either header are ambiguous.
+    if origins.next().is_some() || headers.get_all(HOST).iter().nth(1).is_some() {
+        return false;
+    }
+    let Some((scheme, authority)) = origin.to_str().ok().and_then(|o| o.split_once("://")) else {
         return false;
     };
-    [HOST, HeaderName::from_static("x-forwarded-host")]
-        .iter()
-        .filter_map(|name| headers.get(name)?.to_str().ok())
-        .any(|host| host.eq_ignore_ascii_case(authority))
+    let port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return false,
+    };
+    let bare = |a: &str| a.strip_suffix(port).unwrap_or(a).to_ascii_lowercase();
+    let origin = bare(authority);
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    let forwarded = headers
+        .get(HeaderName::from_static("x-forwarded-host"))
+        .and_then(|h| h.to_str().ok()?.split(',').next())
+        .map(str::trim);
+    !origin.is_empty()
+        && [host, forwarded]
+            .into_iter()
+            .flatten()
+            .any(|h| bare(h) == origin)
 }
 
 /// One WebSocket client: the firing alerts first, then every event as it comes.
