@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use alertmanager_webhook::AlertReceiver;
 use tower::ServiceExt;
 
+#[allow(dead_code)] // Each test binary uses part of the shared body.
 mod stream_body;
 use stream_body::Stream;
 

@@ -247,23 +247,10 @@ async fn settled(pulled: &std::sync::atomic::AtomicUsize) -> usize {
 
 #[tokio::test]
 async fn a_chunked_body_is_answered_413_once_over_the_limit_even_if_it_then_stalls() {
-    /// `n` bytes, then nothing more, ever.
-    struct Stalls(usize);
-    impl http_body::Body for Stalls {
-        type Data = Bytes;
-        type Error = Infallible;
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-            match std::mem::take(&mut self.0) {
-                0 => Poll::Pending,
-                n => Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b' '; n]))))),
-            }
-        }
-    }
     let receiver = AlertReceiver::builder().body_limit(1000).build();
-    let request = Request::post("/").body(Stalls(1001)).unwrap();
+    let request = Request::post("/")
+        .body(Stream::stalling(1001, 1001))
+        .unwrap();
     let answer = tokio::time::timeout(Duration::from_secs(30), send(&receiver, request)).await;
     let (status, _, text) = answer.expect("an answer, not a wait for the rest of the body");
     assert_eq!(

@@ -15,6 +15,8 @@ pub struct Stream {
     pub chunk: usize,
     /// How many bytes were read so far.
     pub pulled: Arc<AtomicUsize>,
+    /// After the last byte, never end (a client that stops sending).
+    pub stalls: bool,
 }
 
 impl Stream {
@@ -24,6 +26,15 @@ impl Stream {
             left: total,
             chunk,
             pulled: Arc::default(),
+            stalls: false,
+        }
+    }
+
+    /// As [`Stream::new`], but it never ends after its `total` bytes.
+    pub fn stalling(total: usize, chunk: usize) -> Self {
+        Stream {
+            stalls: true,
+            ..Stream::new(total, chunk)
         }
     }
 }
@@ -36,7 +47,11 @@ impl http_body::Body for Stream {
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if self.left == 0 {
-            return Poll::Ready(None);
+            return if self.stalls {
+                Poll::Pending
+            } else {
+                Poll::Ready(None)
+            };
         }
         let n = self.chunk.min(self.left);
         self.left -= n;
