@@ -70,28 +70,21 @@ where
         drain_aside(body, limit as u64 + DRAIN_LIMIT).await;
         return Err(too_large(limit));
     }
-    if declared.is_none() {
-        // Chunked: it may turn out too large. Boxed, so that what is left can
-        // then be drained in a task of its own while the 413 goes out.
-        let mut body = Box::pin(body);
-        return match collect(body.as_mut(), limit).await? {
-            Some(bytes) => Ok(bytes),
-            None => {
-                drain_aside(body, DRAIN_LIMIT).await;
-                Err(too_large(limit))
-            }
-        };
+    if declared.is_some() {
+        // Within the limit, read in place. Over HTTP a body cannot run past its
+        // declared length; a body type that does gets its 413 undrained.
+        return collect(pin!(body), limit)
+            .await?
+            .ok_or_else(|| too_large(limit));
     }
-    // A declared length within the limit: read in place.
-    let mut body = pin!(body);
-    match collect(body.as_mut(), limit).await? {
-        Some(bytes) => Ok(bytes),
-        // Only a body type that sends more than its declared length gets here.
-        None => {
-            drain(body, DRAIN_LIMIT).await;
-            Err(too_large(limit))
-        }
+    // Chunked: it may turn out too large. Boxed, so that what is left can then
+    // be drained in a task of its own while the 413 goes out.
+    let mut body = Box::pin(body);
+    if let Some(bytes) = collect(body.as_mut(), limit).await? {
+        return Ok(bytes);
     }
+    drain_aside(body, DRAIN_LIMIT).await;
+    Err(too_large(limit))
 }
 
 /// The whole body, or `None` as soon as it goes over `limit`.

@@ -74,9 +74,6 @@ impl fmt::Display for Escaped<'_> {
         // (U+0080..=U+009F) is 0xC2 followed by 0x80..=0x9F in UTF-8, and
         // U+2028 and U+2029 are 0xE2 0x80 0xA8 and 0xE2 0x80 0xA9.
         let (s, b) = (self.0, self.0.as_bytes());
-        if plain(b) {
-            return f.write_str(s);
-        }
         let control = |i: usize| match b[i] {
             c if c < 0x20 || c == 0x7f => Some((1, u32::from(c))),
             0xc2 => b
@@ -89,17 +86,11 @@ impl fmt::Display for Escaped<'_> {
             },
             _ => None,
         };
-        let (mut start, mut i) = (0, 0);
+        // Most logged values are plain: one look, then written whole.
+        let (mut start, mut i) = (0, skip_plain(b, 0));
         while i < b.len() {
-            // Eight plain bytes are passed over at once.
-            if let Some(w8) = b.get(i..i + 8) {
-                if !suspect(word(w8)) {
-                    i += 8;
-                    continue;
-                }
-            }
             let Some((len, code)) = control(i) else {
-                i += 1;
+                i = skip_plain(b, i + 1);
                 continue;
             };
             f.write_str(&s[start..i])?;
@@ -111,21 +102,33 @@ impl fmt::Display for Escaped<'_> {
             }
             i += len;
             start = i;
+            i = skip_plain(b, i);
         }
         f.write_str(&s[start..])
     }
 }
 
-/// Whether `b` surely holds nothing to escape: no byte below 0x20, no DEL, no
-/// 0xC2 (the lead byte of U+0080..=U+00BF, the C1 controls among them) and no
-/// 0xE2 (the lead byte of U+2000..=U+2FFF, the two separators among them).
-/// Eight bytes at a time in a `u64` (the tail padded with spaces): most logged
-/// values are short and plain, and are then written whole.
-fn plain(b: &[u8]) -> bool {
-    let mut words = b.chunks_exact(8);
-    let mut tail = [b' '; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    !words.by_ref().any(|w| suspect(word(w))) && !suspect(u64::from_le_bytes(tail))
+/// From `i` on, the start of the first eight bytes of `b` (the last ones
+/// padded with spaces) that may hold something to escape, or `b.len()`: a byte
+/// below 0x20, DEL, 0xC2 (the lead byte of U+0080..=U+00BF, the C1 controls
+/// among them) or 0xE2 (the lead byte of U+2000..=U+2FFF, the two separators
+/// among them). Eight bytes at a time in a `u64`.
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        let w = match b.get(i..i + 8) {
+            Some(w8) => word(w8),
+            None => {
+                let mut tail = [b' '; 8];
+                tail[..b.len() - i].copy_from_slice(&b[i..]);
+                u64::from_le_bytes(tail)
+            }
+        };
+        if suspect(w) {
+            return i;
+        }
+        i += 8;
+    }
+    b.len()
 }
 
 /// Whether a byte of `w` is below 0x20 or is 0x7F, 0xC2 or 0xE2.
@@ -213,11 +216,11 @@ pub(crate) fn truncated(hook: &Webhook<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Escaped, plain};
+    use super::{Escaped, skip_plain};
     use proptest::prelude::*;
 
     #[test]
-    fn plain_finds_every_suspect_byte_at_every_position() {
+    fn skip_plain_finds_every_suspect_byte_at_every_position() {
         let suspect = |c: u8| c < 0x20 || matches!(c, 0x7f | 0xc2 | 0xe2);
         for len in 1..=20 {
             for at in 0..len {
@@ -227,12 +230,18 @@ mod tests {
                     for fill in [b'a', b' ', 0x80, 0xff] {
                         let mut b = vec![fill; len];
                         b[at] = c;
-                        assert_eq!(plain(&b), !suspect(c), "{b:x?}");
+                        let found = skip_plain(&b, 0);
+                        if suspect(c) {
+                            // The start of its eight bytes.
+                            assert_eq!(found, at / 8 * 8, "{b:x?}");
+                        } else {
+                            assert_eq!(found, len, "{b:x?}");
+                        }
                     }
                 }
             }
         }
-        assert!(plain(b""));
+        assert_eq!(skip_plain(b"", 0), 0);
     }
 
     /// What `Escaped` must print, char by char.
