@@ -5,6 +5,8 @@
 //! - `scan`: `serde_json::from_slice::<IgnoredAny>`, the floor every ratio is taken against;
 //! - `parse`: `validation::parse`, the typed and validated parse, the `Webhook`
 //!   dropped (T1 = parse ÷ scan);
+//! - `serde`: the same typed parse by serde_json alone, without the crate's
+//!   hand-written parser in front (for comparison);
 //! - `ack`: the whole request through `AlertReceiver::oneshot` in acknowledged
 //!   mode with a `BroadcastSink`: parse, validation, one log call per alert (no
 //!   subscriber installed), the event JSON, the send (done by the request itself,
@@ -33,6 +35,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
+use alertmanager_webhook::payload::Webhook;
 use alertmanager_webhook::sink::BroadcastSink;
 use alertmanager_webhook::{AlertReceiver, Event, validation};
 use bytes::Bytes;
@@ -197,6 +200,13 @@ fn handler(c: &mut Criterion<Clock>) {
         });
         group.bench_function("parse", |b| {
             b.iter(|| validation::parse(black_box(&body)).is_ok())
+        });
+        // The typed parse as it was before `parser`: serde_json alone.
+        group.bench_function("serde", |b| {
+            b.iter(|| {
+                std::str::from_utf8(black_box(&body))
+                    .is_ok_and(|text| serde_json::from_str::<Webhook<'_>>(text).is_ok())
+            })
         });
         let hook = validation::parse(&body).expect("a valid body");
         group.bench_function("log", |b| {

@@ -76,8 +76,8 @@ def median(group, bench, baseline_prefix, rounds):
     return statistics.median(values) if values else None
 
 print("In-process handler (criterion medians, median of %d rounds; clock: %s)\n" % (rounds, os.environ.get("BENCH_CLOCK", "wall")))
-print("| alerts | scan µs | T1 parse/scan | T2 ack/scan | queued/scan | T3 ns/alert (ack − parse) | T3 ns/alert (work) | T4 ns/alert |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| alerts | scan µs | T1 parse/scan | serde_json alone/scan | T2 ack/scan | queued/scan | T3 ns/alert (ack − parse) | T3 ns/alert (work) | T4 ns/alert |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in (1, 10, 100, 1000):
     group = f"alerts_{n}"
     if not (root / group).exists():
@@ -92,7 +92,9 @@ for n in (1, 10, 100, 1000):
         t4 = f"{(log - off) / n:.1f}" if None not in (log, off) else ""
         q = f"{queued / scan:.2f}" if queued else ""
         w = f"{work / n:.0f}" if work else ""
-        print(f"| {n} | {scan / 1e3:.1f} | {parse / scan:.2f} | {ack / scan:.2f} | {q} | {(ack - parse) / n:.0f} | {w} | {t4} |")
+        serde = median(group, "serde", build, rounds)
+        sj = f"{serde / scan:.2f}" if serde else ""
+        print(f"| {n} | {scan / 1e3:.1f} | {parse / scan:.2f} | {sj} | {ack / scan:.2f} | {q} | {(ack - parse) / n:.0f} | {w} | {t4} |")
 
 print("\nBroadcast sink: one event to R subscribers (ns per iteration)\n")
 print("| subscribers | shared (one serialization) | per subscriber (one each) | ratio |")

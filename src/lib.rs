@@ -45,6 +45,7 @@ mod delivery;
 pub mod event;
 pub mod log;
 pub mod metrics;
+mod parser;
 pub mod payload;
 #[cfg(feature = "redis")]
 pub mod redis;

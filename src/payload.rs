@@ -630,9 +630,10 @@ impl<'a> Webhook<'a> {
         // A body that is UTF-8 as a whole parses as `str`: serde_json then skips
         // its UTF-8 check of every string, and answers exactly as from bytes.
         // Other bodies are not JSON (RFC 8259), even when the bad bytes are in
-        // an unknown field, which serde_json would skip unchecked.
+        // an unknown field, which serde_json would skip unchecked. The
+        // hand-written parser reads the common body; serde_json the rest.
         match std::str::from_utf8(body) {
-            Ok(text) => serde_json::from_str(text),
+            Ok(text) => crate::parser::parse(text).map_or_else(|| serde_json::from_str(text), Ok),
             Err(e) => serde_json::from_slice::<Webhook<'_>>(body).and_then(|_| {
                 Err(serde::de::Error::custom(format_args!(
                     "invalid UTF-8 at byte {}",
