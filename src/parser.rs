@@ -20,7 +20,11 @@ const DEPTH: u32 = 64;
 
 /// Parses `text` if it is a well-formed webhook in the common shape.
 pub(crate) fn parse(text: &str) -> Option<Webhook<'_>> {
-    let mut p = Parser { text, i: 0 };
+    let mut p = Parser {
+        text,
+        i: 0,
+        pairs: Vec::with_capacity(16),
+    };
     let hook = p.webhook()?;
     p.ws();
     (p.i == text.len()).then_some(hook)
@@ -29,6 +33,8 @@ pub(crate) fn parse(text: &str) -> Option<Webhook<'_>> {
 struct Parser<'a> {
     text: &'a str,
     i: usize,
+    /// Scratch space for [`Parser::pairs`].
+    pairs: Vec<(Str<'a>, Str<'a>)>,
 }
 
 impl<'a> Parser<'a> {
@@ -109,9 +115,16 @@ impl<'a> Parser<'a> {
             self.i = end + 1;
             return Some(Str(Cow::Borrowed(self.text.get(start..end)?)));
         }
-        let mut out = String::with_capacity(end - start + 16);
+        self.escaped(start, end)
+    }
+
+    /// The rest of a string from `start` that has a `\` (or a control
+    /// character, refused) at `end`.
+    #[inline(never)]
+    fn escaped(&mut self, start: usize, mut end: usize) -> Option<Str<'a>> {
+        // Room for what usually follows an escape (a `\n` in a description).
+        let mut out = String::with_capacity(end - start + 64);
         let mut at = start;
-        let mut end = end;
         loop {
             out.push_str(self.text.get(at..end)?);
             match *self.text.as_bytes().get(end)? {
@@ -150,6 +163,7 @@ impl<'a> Parser<'a> {
 
     /// Where the run of bytes from `i` that need no look ends: at a `"`, a `\`
     /// or a control character, or at the end of the text.
+    #[inline(always)]
     fn plain(&self, mut i: usize) -> usize {
         let b = self.text.as_bytes();
         while i + 8 <= b.len() {
@@ -187,13 +201,18 @@ impl<'a> Parser<'a> {
         Timestamp::parse(self.string()?)
     }
 
+    /// Read into a scratch list that is kept from object to object, and copied
+    /// out at its exact size: one allocation per object, none wasted.
     fn pairs(&mut self) -> Option<Pairs<'a>> {
-        let mut pairs = Vec::with_capacity(8);
-        self.object(|p, key| {
+        let mut pairs = std::mem::take(&mut self.pairs);
+        let read = self.object(|p, key| {
             pairs.push((key, p.string()?));
             Some(())
-        })?;
-        Some(Pairs(pairs))
+        });
+        let mut out = Vec::with_capacity(pairs.len());
+        out.append(&mut pairs);
+        self.pairs = pairs;
+        read.map(|()| Pairs(out))
     }
 
     /// A count with at most 18 digits and nothing after them that would make it
