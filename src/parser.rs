@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use crate::payload::{Alert, Pairs, Status, Str, Timestamp, Webhook};
-use crate::swar::{below, equal, word};
+use crate::swar::first_escape;
 
 /// How deep an unknown field's value may nest before serde_json takes over.
 const DEPTH: u32 = 64;
@@ -164,20 +164,9 @@ impl<'a> Parser<'a> {
     /// Where the run of bytes from `i` that need no look ends: at a `"`, a `\`
     /// or a control character, or at the end of the text.
     #[inline(always)]
-    fn plain(&self, mut i: usize) -> usize {
-        let b = self.text.as_bytes();
-        while i + 8 <= b.len() {
-            let x = word(&b[i..]);
-            let stop = equal(x, b'"') | equal(x, b'\\') | below(x, 0x20);
-            if stop != 0 {
-                return i + stop.trailing_zeros() as usize / 8;
-            }
-            i += 8;
-        }
-        i + b[i..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-            .unwrap_or(b.len() - i)
+    fn plain(&self, i: usize) -> usize {
+        let rest = self.text.as_bytes().get(i..).unwrap_or_default();
+        i + first_escape(rest).unwrap_or(rest.len())
     }
 
     /// `null` as `None`, or what `value` reads.

@@ -1,5 +1,5 @@
 //! Byte tests on eight bytes at once in a `u64` ("SIMD within a register"),
-//! for the scans of the event writer and the log escaper.
+//! for the scans of the event writer, the log escaper and the parser.
 //!
 //! Each returns the high bit of every matching byte of `x`. The lowest set bit
 //! is exact (borrows only run upwards from a match); higher ones may not be, so
@@ -24,6 +24,58 @@ pub(crate) fn word(b: &[u8]) -> u64 {
     let mut word = [0; 8];
     word.copy_from_slice(&b[..8]);
     u64::from_le_bytes(word)
+}
+
+/// The index of the first byte that JSON must escape (`"`, `\\` or a control
+/// character below 0x20), looking at 8 bytes at a time.
+pub(crate) fn first_escape(bytes: &[u8]) -> Option<usize> {
+    // 16 bytes at a time: one branch for two words.
+    let mut pairs = bytes.chunks_exact(16);
+    for (n, pair) in pairs.by_ref().enumerate() {
+        let (Some(a), Some(b)) = (pair.first_chunk::<8>(), pair.last_chunk::<8>()) else {
+            break;
+        };
+        let (a, b) = (escape_mask(*a), escape_mask(*b));
+        if a | b != 0 {
+            let i = if a != 0 {
+                a.trailing_zeros()
+            } else {
+                64 + b.trailing_zeros()
+            };
+            return Some(16 * n + i as usize / 8);
+        }
+    }
+    let rest = pairs.remainder();
+    let at = bytes.len() - rest.len();
+    if let Some(word) = rest.first_chunk::<8>() {
+        if let Some(i) = word_escape(*word) {
+            return Some(at + i);
+        }
+    }
+    if rest.len() % 8 == 0 {
+        return None;
+    }
+    // The tail: the last 8 bytes again if there are that many (those already
+    // seen had no match, so the first match is in the tail), else one by one.
+    match bytes.last_chunk::<8>() {
+        Some(word) => word_escape(*word).map(|i| bytes.len() - 8 + i),
+        None => rest
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\'),
+    }
+}
+
+/// The index of the first byte of `word` that JSON must escape.
+fn word_escape(word: [u8; 8]) -> Option<usize> {
+    let hit = escape_mask(word);
+    (hit != 0).then(|| hit.trailing_zeros() as usize / 8)
+}
+
+/// The high bit of each byte of `word` that JSON must escape; the lowest set
+/// bit is exact, higher ones may not be.
+fn escape_mask(word: [u8; 8]) -> u64 {
+    let x = u64::from_le_bytes(word);
+    below(x, 0x20) | equal(x, b'"') | equal(x, b'\\')
 }
 
 #[cfg(test)]
