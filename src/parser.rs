@@ -698,7 +698,10 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2048))]
+        // PARSER_CASES=1000000 for a longer run by hand.
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PARSER_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2048)
+        ))]
         #[test]
         fn mutated_bodies_answer_alike(which in any::<prop::sample::Index>(), edits in prop::collection::vec(edit(), 1..4)) {
             let all = bodies();

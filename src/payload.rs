@@ -668,6 +668,22 @@ impl<'a> Webhook<'a> {
     }
 }
 
+/// The hand-written parser alone, without serde_json behind it, for the fuzz
+/// targets only (feature `fuzzing`): `None` where it leaves the body to
+/// serde_json. Not a stable API.
+///
+/// ```
+/// use alertmanager_webhook::payload::__fuzz_hand_parse;
+/// let hook = __fuzz_hand_parse(r#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[]}"#);
+/// assert_eq!(hook.unwrap().receiver, "r");
+/// assert!(__fuzz_hand_parse(r#"{"truncatedAlerts":-0}"#).is_none());
+/// ```
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn __fuzz_hand_parse(text: &str) -> Option<Webhook<'_>> {
+    crate::parser::parse(text)
+}
+
 /// Field names of [`Webhook`] in declaration order; also the order of 422 rows.
 pub(crate) const WEBHOOK_FIELDS: &[&str] = &[
     "version",
