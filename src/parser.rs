@@ -318,11 +318,18 @@ impl<'a> Parser<'a> {
                 "commonAnnotations" => common_annotations = p.pairs()?,
                 "externalURL" => external_url = p.nullable(Self::string)?,
                 "alerts" => {
-                    // Room for the alerts of a typical size (about 600 bytes)
-                    // that the rest of the body could hold: no reallocation.
-                    let mut list = Vec::with_capacity((p.text.len() - p.i) / 512 + 1);
+                    // At the first alert, room for as many of a typical size (about
+                    // 600 bytes) as the rest of the body could hold, up to 1024: no
+                    // reallocation below that. An empty list allocates nothing, so
+                    // a body of repeated `"alerts":[]` costs no allocation each.
+                    let room = ((p.text.len() - p.i) / 512 + 1).min(1024);
+                    let mut list = Vec::new();
                     p.array(|p| {
-                        list.push(p.alert()?);
+                        let alert = p.alert()?;
+                        if list.is_empty() {
+                            list.reserve(room);
+                        }
+                        list.push(alert);
                         Some(())
                     })?;
                     alerts = Some(list);
