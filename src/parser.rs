@@ -188,8 +188,9 @@ impl<'a> Parser<'a> {
         Timestamp::parse(self.string()?)
     }
 
-    /// Read into a scratch list that is kept from object to object, and copied
-    /// out at its exact size: one allocation per object, none wasted.
+    /// An object of strings, read into a scratch list that is kept from object
+    /// to object and moved out at its exact size: one allocation per object,
+    /// none wasted.
     fn pairs(&mut self) -> Option<Pairs<'a>> {
         let mut pairs = std::mem::take(&mut self.pairs);
         let read = self.object(|p, key| {
