@@ -33,7 +33,7 @@ use tracing::Level;
 
 use crate::event::Fields;
 use crate::payload::{Alert, Status, Str, Webhook};
-use crate::swar::{below, equal, word};
+use crate::swar::{below, equal};
 
 /// The `tracing` target of every line this crate logs.
 pub const TARGET: &str = "alertmanager_webhook";
@@ -115,8 +115,8 @@ impl fmt::Display for Escaped<'_> {
 /// among them). Eight bytes at a time in a `u64`.
 fn skip_plain(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
-        let w = match b.get(i..i + 8) {
-            Some(w8) => word(w8),
+        let w = match b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(w8) => u64::from_le_bytes(*w8),
             None => {
                 let mut tail = [b' '; 8];
                 tail[..b.len() - i].copy_from_slice(&b[i..]);

@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::payload::{Alert, Pairs, Status, Str, Timestamp, Webhook};
+use crate::payload::{Alert, DEFAULT_VERSION, Pairs, Status, Str, Timestamp, Webhook, ending};
 use crate::swar::first_escape;
 
 /// How deep an unknown field's value may nest before serde_json takes over.
@@ -281,7 +281,7 @@ impl<'a> Parser<'a> {
                 "labels" => labels = p.pairs()?,
                 "annotations" => annotations = p.pairs()?,
                 "startsAt" => starts_at = Some(p.timestamp()?),
-                "endsAt" => ends_at = p.nullable(Self::timestamp)?.filter(|t| t.year() > 1),
+                "endsAt" => ends_at = ending(p.nullable(Self::timestamp)?),
                 "generatorURL" => generator_url = p.nullable(Self::string)?,
                 "fingerprint" => fingerprint = Some(p.string()?),
                 _ => p.skip(DEPTH)?,
@@ -300,7 +300,7 @@ impl<'a> Parser<'a> {
     }
 
     fn webhook(&mut self) -> Option<Webhook<'a>> {
-        let mut version = Str::from("4");
+        let mut version = Str::from(DEFAULT_VERSION);
         let (mut group_key, mut status, mut receiver, mut alerts) = (None, None, None, None);
         let mut truncated_alerts = 0;
         let mut group_labels = Pairs::default();

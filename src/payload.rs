@@ -742,13 +742,21 @@ pub(crate) fn next_field<'de, A: MapAccess<'de>>(
 /// `Option<Str>` that treats a missing and a `null` value alike.
 type OptStr<'a> = Option<Str<'a>>;
 
-/// A timestamp that may be `null`; year 1 or earlier also means "no end".
+/// The `version` of a body that has none.
+pub(crate) const DEFAULT_VERSION: &str = "4";
+
+/// The end an `endsAt` value means: none for `null`, and none for year 1 or
+/// earlier (Alertmanager sends `0001-01-01T00:00:00Z` while an alert fires).
+pub(crate) fn ending(t: Option<Timestamp<'_>>) -> Option<Timestamp<'_>> {
+    t.filter(|t| t.year() > 1)
+}
+
+/// A timestamp that may be `null`, read as [`ending`] says.
 struct EndsAt<'a>(Option<Timestamp<'a>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for EndsAt<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let t = Option::<Timestamp<'a>>::deserialize(d)?;
-        Ok(EndsAt(t.filter(|t| t.year() > 1)))
+        Ok(EndsAt(ending(Option::<Timestamp<'a>>::deserialize(d)?)))
     }
 }
 
@@ -806,7 +814,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Webhook<'a> {
                 f.write_str("an Alertmanager webhook object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Webhook<'a>, A::Error> {
-                let mut version = Str::from("4");
+                let mut version = Str::from(DEFAULT_VERSION);
                 let (mut group_key, mut status, mut receiver, mut alerts) =
                     (None, None, None, None);
                 let mut truncated_alerts = 0;

@@ -19,13 +19,6 @@ pub(crate) fn equal(x: u64, c: u8) -> u64 {
     y.wrapping_sub(ONES) & !y & (ONES << 7)
 }
 
-/// The first eight bytes of `b` (which has at least eight), first byte lowest.
-pub(crate) fn word(b: &[u8]) -> u64 {
-    let mut word = [0; 8];
-    word.copy_from_slice(&b[..8]);
-    u64::from_le_bytes(word)
-}
-
 /// The index of the first byte that JSON must escape (`"`, `\\` or a control
 /// character below 0x20), looking at 8 bytes at a time.
 pub(crate) fn first_escape(bytes: &[u8]) -> Option<usize> {
