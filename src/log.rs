@@ -33,7 +33,7 @@ use tracing::Level;
 
 use crate::event::Fields;
 use crate::payload::{Alert, Status, Str, Webhook};
-use crate::swar::{below, equal};
+use crate::swar::{ONES, below, equal};
 
 /// The `tracing` target of every line this crate logs.
 pub const TARGET: &str = "alertmanager_webhook";
@@ -133,7 +133,8 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
 
 /// Whether a byte of `w` is below 0x20 or is 0x7F, 0xC2 or 0xE2.
 fn suspect(w: u64) -> bool {
-    (below(w, 0x20) | equal(w, 0x7f) | equal(w, 0xc2) | equal(w, 0xe2)) != 0
+    // 0xC2 and 0xE2 differ only in bit 5: setting it makes both 0xE2.
+    (below(w, 0x20) | equal(w, 0x7f) | equal(w | (ONES * 0x20), 0xe2)) != 0
 }
 
 impl fmt::Debug for Escaped<'_> {

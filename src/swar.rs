@@ -6,7 +6,7 @@
 //! read the mask as "is there a match, and where is the first".
 
 /// `0x01` in every byte.
-const ONES: u64 = u64::MAX / 255;
+pub(crate) const ONES: u64 = u64::MAX / 255;
 
 /// The bytes of `x` below `n`, for `n` up to 0x80.
 pub(crate) fn below(x: u64, n: u8) -> u64 {
@@ -68,12 +68,30 @@ fn word_escape(word: [u8; 8]) -> Option<usize> {
 /// bit is exact, higher ones may not be.
 fn escape_mask(word: [u8; 8]) -> u64 {
     let x = u64::from_le_bytes(word);
-    below(x, 0x20) | equal(x, b'"') | equal(x, b'\\')
+    // Flipping bit 1 maps `"` (0x22) to 0x20 and the controls onto themselves,
+    // so one test below 0x21 finds both.
+    below(x ^ (ONES * 0x02), 0x21) | equal(x, b'\\')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_escape_finds_every_byte_json_escapes_at_every_offset() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in 1..40 {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    for fill in [b'a', b' ', b'!', b'#', 0x80] {
+                        let mut b = vec![fill; len];
+                        b[at] = c;
+                        assert_eq!(first_escape(&b), naive(&b), "{b:x?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_first_match_is_exact_whatever_follows() {
