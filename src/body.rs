@@ -19,7 +19,7 @@ use crate::sink::BoxError;
 /// A client that sent `Expect: 100-continue` waits for the go-ahead before it
 /// sends its body: any excess is refused unread, and the go-ahead never comes.
 pub(crate) fn declared_too_large(headers: &HeaderMap, declared: Option<u64>, limit: usize) -> bool {
-    let Some(declared) = declared else {
+    let Some(declared) = declared.filter(|&n| n > limit as u64) else {
         return false;
     };
     let waits = headers

@@ -326,8 +326,10 @@ where
             Some(refusal) => State::Ready(Some(refusal)),
             None => {
                 let inner = self.inner.clone();
+                // Only the body goes into the future: the head is dropped here.
+                let body = request.into_body();
                 State::Running(Box::pin(async move {
-                    let body = match body::read(request.into_body(), limit, declared).await {
+                    let body = match body::read(body, limit, declared).await {
                         Ok(body) => body,
                         Err(response) => return response,
                     };
