@@ -160,14 +160,33 @@ async fn slow_clients_are_cut_off(name: &str) {
     answered_then_closed(&mut reader, "a slow body", 503, detail).await;
     writing.abort();
 
-    // Everyone else is still served.
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(&[head(FIXTURE.len()), FIXTURE.to_vec()].concat())
-        .await
-        .expect("write");
-    let answer = within("a normal request", read_answer(&mut BufReader::new(stream))).await;
-    assert_eq!(answer.expect("an answer").status, 200);
+    // Everyone else is still served, on a kept-alive connection for longer than the
+    // header read timeout while requests keep coming; once idle that long, it is closed.
+    let mut client = BufReader::new(TcpStream::connect(addr).await.expect("connect"));
+    let request = [head(FIXTURE.len()), FIXTURE.to_vec()].concat();
+    for _ in 0..6 {
+        client.get_mut().write_all(&request).await.expect("write");
+        let answer = within(
+            "a request on a kept-alive connection",
+            read_answer(&mut client),
+        )
+        .await;
+        assert_eq!(answer.expect("an answer").status, 200);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let idle = std::time::Instant::now();
+    let rest = within(
+        "closing an idle kept-alive connection",
+        read_to_close(&mut client),
+    )
+    .await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    // 1 s after its last answer, of which 0.4 s had passed.
+    assert!(
+        idle.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        idle.elapsed()
+    );
 }
 
 /// `examples/common::LARGE_AT_ONCE`, and a body over its 64 KiB threshold.
