@@ -1,6 +1,6 @@
 //! Slow clients against the built examples, run with 1 s
 //! header and body read timeouts: a client that never finishes its head, or
-//! never sends one, is disconnected; one that dribbles its body gets a 503
+//! never sends one, or leaves a kept-alive connection idle, is disconnected; one that dribbles its body gets a 503
 //! JSON answer and is disconnected; and the example keeps answering others.
 //! Large bodies take turns (`LARGE_AT_ONCE` in `examples/common`), small ones
 //! never wait for them.
@@ -174,19 +174,12 @@ async fn slow_clients_are_cut_off(name: &str) {
         assert_eq!(answer.expect("an answer").status, 200);
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
-    let idle = std::time::Instant::now();
     let rest = within(
         "closing an idle kept-alive connection",
         read_to_close(&mut client),
     )
     .await;
     assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
-    // 1 s after its last answer, of which 0.4 s had passed.
-    assert!(
-        idle.elapsed() >= Duration::from_millis(300),
-        "{:?}",
-        idle.elapsed()
-    );
 }
 
 /// `examples/common::LARGE_AT_ONCE`, and a body over its 64 KiB threshold.
