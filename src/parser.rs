@@ -177,11 +177,7 @@ impl<'a> Parser<'a> {
     }
 
     fn status(&mut self) -> Option<Status> {
-        match &*self.string()? {
-            "firing" => Some(Status::Firing),
-            "resolved" => Some(Status::Resolved),
-            _ => None,
-        }
+        Status::named(&self.string()?)
     }
 
     fn timestamp(&mut self) -> Option<Timestamp<'a>> {

@@ -35,7 +35,9 @@ use serde::Serialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::payload::{ALERT_FIELDS, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339};
+use crate::payload::{
+    ALERT_FIELDS, Status, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339,
+};
 
 /// The most rows one 422 answer lists.
 ///
@@ -271,7 +273,7 @@ impl Leaf {
             (Leaf::Str | Leaf::OptStr, v) => v.is_string(),
             // Like serde's i64: JSON integers in range; not `-0` (serde_json reads it as a float).
             (Leaf::Int, v) => v.as_i64().is_some(),
-            (Leaf::Status, v) => matches!(v.as_str(), Some("firing" | "resolved")),
+            (Leaf::Status, v) => v.as_str().and_then(Status::named).is_some(),
             (Leaf::Time | Leaf::OptTime, v) => v
                 .as_str()
                 .is_some_and(|s| parse_rfc3339(s.as_bytes()).is_some()),
