@@ -636,8 +636,7 @@ async fn a_content_length_larger_than_the_body_is_answered_503() {
 #[tokio::test]
 async fn a_chunked_body_with_broken_framing_is_answered_400() {
     let (addr, _stop) = server().await;
-    let head = "POST /api/webhooks/alerts HTTP/1.1\r\nhost: 127.0.0.1\r\n\
-                content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let head = raw_http::CHUNKED_HEAD;
     for (what, chunks) in [
         ("a chunk size that is not hex", "zz\r\n{}\r\n0\r\n\r\n"),
         (

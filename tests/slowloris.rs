@@ -1,7 +1,8 @@
 //! Slow clients against the built examples, run with 1 s
 //! header and body read timeouts: a client that never finishes its head, or
-//! never sends one, or leaves a kept-alive connection idle, is disconnected; one that dribbles its body gets a 503
-//! JSON answer and is disconnected; and the example keeps answering others.
+//! never sends one, or leaves a kept-alive connection idle, is disconnected;
+//! one that dribbles its body gets a 503 JSON answer and is disconnected; and
+//! the example keeps answering others.
 //! Large bodies take turns (`LARGE_AT_ONCE` in `examples/common`), small ones
 //! never wait for them.
 //!
@@ -319,9 +320,11 @@ async fn an_excess_is_answered_before_the_body_ends(name: &str, chunked: bool) {
     let mut client = connect(addr).await;
     let (first, rest) = if chunked {
         let n = (4 << 20) + 1;
-        let head = "POST /api/webhooks/alerts HTTP/1.1\r\nhost: 127.0.0.1\r\n\
-                    content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
-        let first = [format!("{head}{n:x}\r\n").into_bytes(), vec![b' '; n]].concat();
+        let first = [
+            format!("{}{n:x}\r\n", raw_http::CHUNKED_HEAD).into_bytes(),
+            vec![b' '; n],
+        ]
+        .concat();
         (first, b"\r\n0\r\n\r\n".to_vec())
     } else {
         let declared = 5 << 20;

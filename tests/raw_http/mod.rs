@@ -21,6 +21,10 @@ pub fn head(content_length: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A request head for the receiver's path with a chunked body.
+pub const CHUNKED_HEAD: &str = "POST /api/webhooks/alerts HTTP/1.1\r\nhost: 127.0.0.1\r\n\
+    content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+
 /// One parsed response.
 #[derive(Debug)]
 pub struct Answer {
