@@ -157,6 +157,8 @@ async fn content_types() {
         (Some("application/json; charset=utf-8"), 200),
         (Some("APPLICATION/JSON"), 200),
         (Some("application/vnd.alertmanager+json"), 200),
+        (Some("application/problem+json\t; q=1;"), 200),
+        (Some("application/json; charset=\u{e9}"), 415),
         (Some("text/plain"), 415),
         (Some("application/x-www-form-urlencoded"), 415),
         (Some("application/jsonx"), 415),
