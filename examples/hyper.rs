@@ -16,11 +16,12 @@
 
 mod common;
 
-use std::convert::Infallible;
+use std::future::ready;
 
 use alertmanager_webhook::response::detail;
 use alertmanager_webhook::sink::{BroadcastSink, Sink, SinkError};
 use alertmanager_webhook::{AlertReceiver, Event};
+use futures_util::future::Either;
 use http::{Request, StatusCode};
 use tokio::sync::broadcast;
 use tower::ServiceExt;
@@ -60,13 +61,10 @@ async fn main() -> std::io::Result<()> {
     let receiver = common::guarded(receiver);
 
     let app = tower::service_fn(move |request: Request<_>| {
-        let receiver = receiver.clone();
-        async move {
-            if request.uri().path() == common::PATH {
-                receiver.oneshot(request).await
-            } else {
-                Ok::<_, Infallible>(detail(StatusCode::NOT_FOUND, "Not Found"))
-            }
+        if request.uri().path() == common::PATH {
+            Either::Left(receiver.clone().oneshot(request))
+        } else {
+            Either::Right(ready(Ok(detail(StatusCode::NOT_FOUND, "Not Found"))))
         }
     });
 
