@@ -61,18 +61,17 @@ pub fn init_tracing() -> LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let out = Stdout(Arc::new(Mutex::new(BufWriter::with_capacity(
+    let out = Arc::new(Stdout(Mutex::new(BufWriter::with_capacity(
         64 << 10,
         std::io::stdout(),
     ))));
-    let mut flusher = out.clone();
+    let flusher = out.clone();
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_millis(100));
-            let _ = flusher.flush();
+            let _ = (&*flusher).flush();
         }
     });
-    let writer = out.clone();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(!no_color)
@@ -96,7 +95,8 @@ pub fn init_tracing() -> LogGuard {
             .delimited(" "),
         )
         .event_format(Lines(format().with_timer(UtcMicros)))
-        .with_writer(move || writer.clone())
+        // Each line borrows the buffer (`&Stdout`): no reference count touched.
+        .with_writer(out.clone())
         .init();
     LogGuard(out)
 }
@@ -181,10 +181,9 @@ impl FormatTime for UtcMicros {
 }
 
 /// Shared, buffered stdout for the log lines.
-#[derive(Clone)]
-pub struct Stdout(Arc<Mutex<BufWriter<std::io::Stdout>>>);
+pub struct Stdout(Mutex<BufWriter<std::io::Stdout>>);
 
-impl Write for Stdout {
+impl Write for &Stdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut out = self.0.lock().unwrap_or_else(|e| e.into_inner());
         out.write_all(buf)?;
@@ -197,11 +196,11 @@ impl Write for Stdout {
 }
 
 /// Writes out the buffered log lines when dropped.
-pub struct LogGuard(Stdout);
+pub struct LogGuard(Arc<Stdout>);
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        let _ = self.0.flush();
+        let _ = (&*self.0).flush();
     }
 }
 
