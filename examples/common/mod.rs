@@ -104,7 +104,8 @@ pub fn init_tracing() -> LogGuard {
 /// The default layout, `{time} {LEVEL} {target}: {message} {fields}`, written
 /// with plain string writes for the receiver's own lines when they are
 /// uncoloured and outside any span. Every other line goes to the default
-/// formatter (`.0`). The same output, for 930 fewer instructions per alert.
+/// formatter (`.0`). The same output, for 1,085 fewer instructions per
+/// 1-alert request (callgrind, `hyper` example).
 struct Lines(format::Format<format::Full, UtcMicros>);
 
 impl<S, N> FormatEvent<S, N> for Lines
