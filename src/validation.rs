@@ -39,22 +39,37 @@ use crate::payload::{
     ALERT_FIELDS, Status, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339,
 };
 
-/// The most rows one 422 answer lists.
+/// The most problems one 422 answer lists.
 ///
-/// The walk stops recording after this many problems (the first ones met in
-/// body order, then listed in model order) but keeps reading to the end, so a
-/// later syntax error still turns the answer into a single decode error.
+/// The walk lists the first this many problems it meets in body order (in
+/// model order within each object) and counts the rest, which one last row,
+/// of type [`TOO_MANY_ERRORS`] at `["body"]`, reports: an answer is never cut
+/// short without saying so. The walk reads on to the end, so a later syntax
+/// error still turns the answer into a single decode error.
 ///
 /// ```
-/// use alertmanager_webhook::validation::{parse, MAX_ERRORS};
+/// use alertmanager_webhook::validation::{parse, MAX_ERRORS, TOO_MANY_ERRORS};
 ///
 /// let labels: Vec<String> = (0..1500).map(|i| format!(r#""l{i}":{i}"#)).collect();
-/// let body = format!(r#"{{"commonLabels":{{{}}}}}"#, labels.join(","));
-/// assert_eq!(parse(body.as_bytes()).unwrap_err().errors().len(), MAX_ERRORS);
+/// let body = format!(
+///     r#"{{"groupKey":"g","status":"firing","receiver":"r","alerts":[],"commonLabels":{{{}}}}}"#,
+///     labels.join(","),
+/// );
+/// let err = parse(body.as_bytes()).unwrap_err();
+/// assert_eq!(err.errors().len(), MAX_ERRORS + 1);
+/// let last = &err.errors()[MAX_ERRORS];
+/// assert_eq!((last.kind, last.msg.as_ref()), (TOO_MANY_ERRORS, "500 more errors not listed (at most 1000 are)"));
 /// ```
 pub const MAX_ERRORS: usize = 1000;
 
-/// The most characters of the body that an error row repeats.
+/// The `type` of the row that counts the problems past [`MAX_ERRORS`].
+///
+/// ```
+/// assert_eq!(alertmanager_webhook::validation::TOO_MANY_ERRORS, "value_error.too_many_errors");
+/// ```
+pub const TOO_MANY_ERRORS: &str = "value_error.too_many_errors";
+
+/// The most characters of the body that one answer repeats, all rows together.
 const MAX_ECHO: usize = 100;
 
 /// Parses a webhook body, or lists everything wrong with it.
@@ -127,7 +142,8 @@ pub struct ValidationError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum LocItem {
-    /// An object key (label keys are cut to 100 characters).
+    /// An object key. Label keys repeat at most 100 characters of the body
+    /// in one answer, all rows together; a key cut short ends with `…`.
     Key(Cow<'static, str>),
     /// An array index, or the byte offset of a JSON syntax error.
     Index(usize),
@@ -139,7 +155,8 @@ impl LocItem {
     }
 }
 
-/// Everything wrong with a rejected body (never empty, at most [`MAX_ERRORS`]).
+/// Everything wrong with a rejected body: never empty, at most [`MAX_ERRORS`]
+/// problems and then a row that counts the others.
 ///
 /// ```
 /// use alertmanager_webhook::validation::parse;
@@ -345,18 +362,35 @@ const ALERT_SHAPES: [(Shape, bool); ALERT_FIELDS.len()] = [
 /// Lists every problem in `body`; empty exactly when [`Webhook::from_slice`] accepts it.
 pub(crate) fn collect(body: &[u8]) -> Vec<ValidationError> {
     let mut rows = Vec::new();
-    let left = Cell::new(MAX_ERRORS);
+    let budget = Budget {
+        rows: Cell::new(MAX_ERRORS),
+        unlisted: Cell::new(0),
+        echo: Cell::new(MAX_ECHO),
+    };
     let mut de = serde_json::Deserializer::from_slice(body);
     let node = Node {
         expect: Expect::Object(&WEBHOOK),
         at: Place {
             loc: vec![LocItem::body()],
             out: &mut rows,
-            left: &left,
+            budget: &budget,
         },
     };
     let rows = match node.deserialize(&mut de).and_then(|()| de.end()) {
-        Ok(()) => rows,
+        Ok(()) => {
+            let unlisted = budget.unlisted.get();
+            if unlisted > 0 {
+                rows.push(ValidationError {
+                    loc: vec![LocItem::body()],
+                    msg: Cow::Owned(format!(
+                        "{unlisted} more error{} not listed (at most {MAX_ERRORS} are)",
+                        if unlisted == 1 { "" } else { "s" }
+                    )),
+                    kind: TOO_MANY_ERRORS,
+                });
+            }
+            rows
+        }
         Err(e) => vec![decode_error(body, &e)],
     };
     // JSON text is UTF-8 (RFC 8259). serde_json checks the strings it keeps,
@@ -445,22 +479,46 @@ fn cap(s: &str) -> &str {
     }
 }
 
-/// Where rows for one value go: its path, its output list and the shared row budget.
+/// What one answer may still hold: rows, and characters of the body.
+struct Budget {
+    rows: Cell<usize>,
+    /// Problems met once `rows` ran out.
+    unlisted: Cell<usize>,
+    echo: Cell<usize>,
+}
+
+impl Budget {
+    /// `s`, cut (ending with `…`) to the characters of the body still allowed.
+    fn echo(&self, s: &str) -> String {
+        let left = self.echo.get();
+        let Some((end, _)) = s.char_indices().nth(left) else {
+            self.echo.set(left - s.chars().count());
+            return s.to_owned();
+        };
+        self.echo.set(0);
+        format!("{}…", &s[..end])
+    }
+}
+
+/// Where rows for one value go: its path, its output list and the shared budget.
 struct Place<'r> {
     loc: Vec<LocItem>,
     out: &'r mut Vec<ValidationError>,
-    left: &'r Cell<usize>,
+    budget: &'r Budget,
 }
 
 impl Place<'_> {
-    fn push(&mut self, last: Option<LocItem>, problem: Problem) {
-        let Some(left) = self.left.get().checked_sub(1) else {
+    /// Lists `problem` at this place, or at its label `key`, if the budget allows.
+    fn push(&mut self, key: Option<&str>, problem: Problem) {
+        let budget = self.budget;
+        let Some(rows) = budget.rows.get().checked_sub(1) else {
+            budget.unlisted.set(budget.unlisted.get() + 1);
             return;
         };
-        self.left.set(left);
+        budget.rows.set(rows);
         let mut loc = Vec::with_capacity(self.loc.len() + 1);
         loc.extend(self.loc.iter().cloned());
-        loc.extend(last);
+        loc.extend(key.map(|key| LocItem::Key(budget.echo(key).into())));
         let (kind, msg) = problem.describe();
         self.out.push(ValidationError {
             loc,
@@ -478,7 +536,7 @@ impl Place<'_> {
         Place {
             loc,
             out,
-            left: self.left,
+            budget: self.budget,
         }
     }
 }
@@ -564,7 +622,7 @@ impl<'de> Visitor<'de> for Node<'_> {
                         Value::Null => Problem::Null,
                         _ => Problem::Str,
                     };
-                    at.push(Some(LocItem::Key(cap(&key).to_owned().into())), problem);
+                    at.push(Some(&key), problem);
                 }
                 Ok(())
             }
@@ -588,7 +646,7 @@ impl<'de> Visitor<'de> for Node<'_> {
                     at: Place {
                         loc,
                         out: &mut *at.out,
-                        left: at.left,
+                        budget: at.budget,
                     },
                 };
                 if seq.next_element_seed(alert)?.is_none() {
@@ -1039,18 +1097,52 @@ mod tests {
         }
     }
 
+    /// The label keys in the rows' `loc`s.
+    fn keys(err: &ValidationErrors) -> Vec<String> {
+        err.errors()
+            .iter()
+            .filter_map(|e| match &e.loc[..] {
+                [_, _, LocItem::Key(key)] => Some(key.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn keys_in_loc_are_cut_to_100_characters() {
         for unit in ["k", "é", "🔥"] {
             let key = unit.repeat((1 << 20) / unit.len());
             let body = set("/commonLabels", &format!(r#"{{"{key}":1}}"#));
             let err = parse(&body).unwrap_err();
-            let LocItem::Key(last) = err.errors()[0].loc.last().unwrap() else {
-                panic!("no key")
-            };
-            assert_eq!(last.as_ref(), unit.repeat(MAX_ECHO));
+            assert_eq!(keys(&err), [unit.repeat(MAX_ECHO) + "…"]);
             assert!(err.to_json().len() < 600, "{}", err.to_json().len());
         }
+    }
+
+    #[test]
+    fn all_keys_together_repeat_at_most_100_characters() {
+        // 30 + 30 + 30 characters, then 10 of the fourth key and none of the rest.
+        let labels: Vec<String> = (0..6)
+            .map(|i| format!(r#""{}":{i}"#, char::from(b'a' + i).to_string().repeat(30)))
+            .collect();
+        let body = set("/commonLabels", &format!("{{{}}}", labels.join(",")));
+        let err = parse(&body).unwrap_err();
+        let expected = [
+            "a".repeat(30),
+            "b".repeat(30),
+            "c".repeat(30),
+            "d".repeat(10) + "…",
+        ];
+        assert_eq!(
+            keys(&err),
+            [&expected[..], &["…".to_owned(), "…".to_owned()]].concat()
+        );
+        // A key that fits the budget exactly is not cut.
+        let body = set(
+            "/commonLabels",
+            &format!(r#"{{"{}":1}}"#, "k".repeat(MAX_ECHO)),
+        );
+        assert_eq!(keys(&parse(&body).unwrap_err()), ["k".repeat(MAX_ECHO)]);
     }
 
     #[test]
@@ -1137,12 +1229,35 @@ mod tests {
     }
 
     #[test]
-    fn at_most_max_errors_rows_and_the_rest_is_still_read() {
+    fn at_most_max_errors_rows_then_a_count_of_the_rest() {
         let labels: Vec<String> = (0..3000).map(|i| format!(r#""l{i}":{i}"#)).collect();
         let body = format!(r#"{{"commonLabels":{{{}}}}}"#, labels.join(","));
         let got = rows(body.as_bytes());
-        assert_eq!(got.len(), MAX_ERRORS);
-        assert_eq!(got[MAX_ERRORS - 1].0, r#"["body","commonLabels","l999"]"#);
+        assert_eq!(got.len(), MAX_ERRORS + 1);
+        // Keys repeat 100 characters of the body in all: l0 to l35, then `l3…`, then `…`.
+        assert_eq!(got[35].0, r#"["body","commonLabels","l35"]"#);
+        assert_eq!(got[36].0, r#"["body","commonLabels","l3…"]"#);
+        assert_eq!(got[MAX_ERRORS - 1].0, r#"["body","commonLabels","…"]"#);
+        // The 3000 labels, and the 4 required fields that are missing.
+        let more = (
+            "[\"body\"]".to_owned(),
+            "2004 more errors not listed (at most 1000 are)".to_owned(),
+            TOO_MANY_ERRORS,
+        );
+        assert_eq!(got[MAX_ERRORS], more);
+        let one_more = format!(
+            r#"{{"groupKey":"g","status":"firing","receiver":"r","alerts":[],"commonLabels":{{{}}}}}"#,
+            labels[..MAX_ERRORS + 1].join(",")
+        );
+        let got = rows(one_more.as_bytes());
+        assert_eq!(
+            got[MAX_ERRORS].1,
+            "1 more error not listed (at most 1000 are)"
+        );
+        // Exactly MAX_ERRORS problems: no count row.
+        let exact = one_more.replacen(r#""l0":0,"#, "", 1);
+        let got = rows(exact.as_bytes());
+        assert_eq!((got.len(), got[MAX_ERRORS - 1].2), (MAX_ERRORS, STR.0));
         let broken = format!("{body} x");
         let got = rows(broken.as_bytes());
         assert_eq!((got.len(), got[0].2), (1, JSON_DECODE));
@@ -1532,7 +1647,8 @@ mod tests {
             let typed = Webhook::from_slice(&b);
             let rows = collect(&b);
             prop_assert_eq!(typed.is_ok(), rows.is_empty(), "typed: {:?}\nrows: {:?}\nbody: {}", typed.err(), rows, String::from_utf8_lossy(&b));
-            prop_assert!(rows.len() <= MAX_ERRORS);
+            prop_assert!(rows.len() <= MAX_ERRORS + 1);
+            prop_assert!(rows.iter().rev().skip(1).all(|row| row.kind != TOO_MANY_ERRORS));
             for row in &rows {
                 prop_assert!(matches!(row.loc.first(), Some(LocItem::Key(k)) if k == "body"));
                 if row.kind == JSON_DECODE {

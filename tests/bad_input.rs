@@ -18,6 +18,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use alertmanager_webhook::AlertReceiver;
+use alertmanager_webhook::validation::MAX_ERRORS;
 use bytes::Bytes;
 use http::Request;
 use http_body::Frame;
@@ -307,7 +308,7 @@ fn cases() -> Vec<Case> {
         1,
     ));
     let key = format!(r#"{{{mega}:1}}"#);
-    let cut_key = json!(["body", "commonLabels", "x".repeat(100)]);
+    let cut_key = json!(["body", "commonLabels", "x".repeat(100) + "…"]);
     cases.push(case(
         "1 MB label key",
         with("/commonLabels", &key),
@@ -328,7 +329,7 @@ fn cases() -> Vec<Case> {
         "100 000 bad labels",
         with("/commonLabels", &labels),
         loc("/commonLabels/l0"),
-        1000,
+        MAX_ERRORS + 1, // and a last row that counts the others
     ));
     let good: Vec<String> = (0..100_000).map(|i| format!(r#""l{i}":"v""#)).collect();
     let good = format!("{{{}}}", good.join(","));
@@ -347,7 +348,7 @@ fn cases() -> Vec<Case> {
         "100 000 null alerts",
         with("/alerts", &alerts),
         loc("/alerts/0"),
-        1000,
+        MAX_ERRORS + 1, // and a last row that counts the others
     ));
 
     // Empty and blank bodies.
