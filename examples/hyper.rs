@@ -40,8 +40,10 @@ async fn main() -> std::io::Result<()> {
                     Ok(event) => {
                         tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event")
                     }
+                    // The channel keeps the last 1024 events: a burst larger than
+                    // that outruns this logger, which says how many it missed.
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::debug!(skipped = n, "event logger lagged")
+                        tracing::warn!(skipped = n, "event logger lagged: {n} event(s) not logged")
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
