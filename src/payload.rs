@@ -324,7 +324,9 @@ pub struct Timestamp<'a> {
 
 impl<'a> Timestamp<'a> {
     /// Parses an RFC 3339 date-time (`T`, `t` or a space between date and time;
-    /// `Z`, `z` or `±HH:MM`; any number of fractional digits).
+    /// `Z`, `z` or `±HH:MM`; any number of fractional digits; second 60 only
+    /// for a leap second, 23:59:60 UTC on the last day of a month, which counts
+    /// as 23:59:59).
     ///
     /// ```
     /// use alertmanager_webhook::payload::Timestamp;
@@ -471,7 +473,7 @@ pub(crate) fn parse_rfc3339(s: &[u8]) -> Option<(i32, i64)> {
         }
         _ => return None,
     };
-    if !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
+    if !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
@@ -493,7 +495,15 @@ pub(crate) fn parse_rfc3339(s: &[u8]) -> Option<(i32, i64)> {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    let unix = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    let unix = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset;
+    // A leap second (RFC 3339, section 5.7) is 23:59:60 UTC on the last day of
+    // a month, and counts as 23:59:59 here, as in POSIX time.
+    if second == 60
+        && !(unix.rem_euclid(86_400) == 86_399
+            && civil_from_days(unix.div_euclid(86_400) + 1).2 == 1)
+    {
+        return None;
+    }
     Some((year as i32, unix))
 }
 
@@ -920,6 +930,11 @@ mod tests {
             "0001-01-01T00:00:00Z",
             "2024-02-29T23:59:59-11:30",
             "2026-01-17 12:22:56z",
+            // Leap seconds: 23:59:60 UTC at the end of a month, in any offset.
+            "2016-12-31T23:59:60Z",
+            "2015-06-30T23:59:60.5Z",
+            "2017-01-01T05:29:60+05:30",
+            "2016-12-31T18:59:60-05:00",
         ] {
             assert!(parse_rfc3339(ok.as_bytes()).is_some(), "{ok}");
         }
@@ -932,6 +947,10 @@ mod tests {
             "2026-11-27T24:00:00Z",
             "2026-11-27T12:60:00Z",
             "2026-11-27T12:00:60Z",
+            "2016-12-30T23:59:60Z",
+            "2016-12-31T23:58:60Z",
+            "2016-12-31T23:59:60+01:00",
+            "2016-12-31T23:59:61Z",
             "2026-11-27T12:00:00.Z",
             "2026-11-27T12:00:00+2:00",
             "2026-11-27T12:00:00+24:00",
@@ -956,6 +975,8 @@ mod tests {
         assert_eq!(t("0000-01-01T00:00:00+23:59"), "-0001-12-31T00:01:00Z");
         assert_eq!(t("9999-12-31T23:59:59-23:59"), "+10000-01-01T23:58:59Z");
         assert_eq!(t("0000-01-01T00:00:00Z"), "0000-01-01T00:00:00Z");
+        assert_eq!(t("2016-12-31T23:59:60.9Z"), "2016-12-31T23:59:59Z");
+        assert_eq!(t("2017-01-01T05:29:60+05:30"), "2016-12-31T23:59:59Z");
         assert_eq!(
             Timestamp::parse("1970-01-01T00:00:00Z")
                 .unwrap()
