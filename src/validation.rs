@@ -11,7 +11,8 @@
 //! when it is rejected by the other. Rows are listed in the model's field
 //! order at each level, alerts by index, label entries in body order; every
 //! occurrence of a repeated key is checked. A body that is not JSON at all
-//! gets a single `value_error.jsondecode` row at `["body", <byte offset>]`.
+//! gets a single `value_error.jsondecode` row at `["body", <byte offset>]`; a
+//! number too large for an `f64` (`1e400`) is JSON, and gets its field's row.
 //!
 //! ```
 //! use alertmanager_webhook::validation::parse;
@@ -361,6 +362,26 @@ const ALERT_SHAPES: [(Shape, bool); ALERT_FIELDS.len()] = [
 
 /// Lists every problem in `body`; empty exactly when [`Webhook::from_slice`] accepts it.
 pub(crate) fn collect(body: &[u8]) -> Vec<ValidationError> {
+    // serde_json refuses a number too large for an `f64` as "out of range",
+    // though it is JSON: walk again with such numbers tamed.
+    let walked = walk(body).or_else(|e| match tame_numbers(body) {
+        Some(tamed) => walk(&tamed),
+        None => Err(e),
+    });
+    let rows = walked.unwrap_or_else(|e| vec![decode_error(body, &e)]);
+    // JSON text is UTF-8 (RFC 8259). serde_json checks the strings it keeps,
+    // not those it skips, so a bad byte in an unknown field gets here too: the
+    // body is not JSON, unless a syntax error came first.
+    match std::str::from_utf8(body) {
+        Err(e) if !syntax_error_by(&rows, e.valid_up_to()) => {
+            vec![utf8_error(body, e.valid_up_to())]
+        }
+        _ => rows,
+    }
+}
+
+/// The rows of one walk of `body`, or the JSON error that stopped it.
+fn walk(body: &[u8]) -> Result<Vec<ValidationError>, serde_json::Error> {
     let mut rows = Vec::new();
     let budget = Budget {
         rows: Cell::new(MAX_ERRORS),
@@ -376,32 +397,57 @@ pub(crate) fn collect(body: &[u8]) -> Vec<ValidationError> {
             budget: &budget,
         },
     };
-    let rows = match node.deserialize(&mut de).and_then(|()| de.end()) {
-        Ok(()) => {
-            let unlisted = budget.unlisted.get();
-            if unlisted > 0 {
-                rows.push(ValidationError {
-                    loc: vec![LocItem::body()],
-                    msg: Cow::Owned(format!(
-                        "{unlisted} more error{} not listed (at most {MAX_ERRORS} are)",
-                        if unlisted == 1 { "" } else { "s" }
-                    )),
-                    kind: TOO_MANY_ERRORS,
-                });
-            }
-            rows
-        }
-        Err(e) => vec![decode_error(body, &e)],
-    };
-    // JSON text is UTF-8 (RFC 8259). serde_json checks the strings it keeps,
-    // not those it skips, so a bad byte in an unknown field gets here too: the
-    // body is not JSON, unless a syntax error came first.
-    match std::str::from_utf8(body) {
-        Err(e) if !syntax_error_by(&rows, e.valid_up_to()) => {
-            vec![utf8_error(body, e.valid_up_to())]
-        }
-        _ => rows,
+    node.deserialize(&mut de).and_then(|()| de.end())?;
+    let unlisted = budget.unlisted.get();
+    if unlisted > 0 {
+        rows.push(ValidationError {
+            loc: vec![LocItem::body()],
+            msg: Cow::Owned(format!(
+                "{unlisted} more error{} not listed (at most {MAX_ERRORS} are)",
+                if unlisted == 1 { "" } else { "s" }
+            )),
+            kind: TOO_MANY_ERRORS,
+        });
     }
+    Ok(rows)
+}
+
+/// `body` with every number outside strings that is too large for an `f64`
+/// (`1e400`, 400 digits) written as `0.0` and spaces, or `None` if it has
+/// none. Every offset stays; the number is still a float, wrong in any field.
+fn tame_numbers(body: &[u8]) -> Option<Vec<u8>> {
+    let mut tamed: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        let start = i;
+        i += 1;
+        match b {
+            b'"' => {
+                // To the closing quote, past escaped ones.
+                while let Some(&c) = body.get(i) {
+                    i += if c == b'\\' { 2 } else { 1 };
+                    if c == b'"' {
+                        break;
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let len = body[i..]
+                    .iter()
+                    .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .count();
+                i += len;
+                let token = std::str::from_utf8(&body[start..i]).unwrap_or_default();
+                if token.len() >= 3 && token.parse::<f64>().is_ok_and(f64::is_infinite) {
+                    let out = tamed.get_or_insert_with(|| body.to_vec());
+                    out[start..i].fill(b' ');
+                    out[start..start + 3].copy_from_slice(b"0.0");
+                }
+            }
+            _ => {}
+        }
+    }
+    tamed
 }
 
 /// Whether `rows` is a JSON syntax error at or before byte `offset`.
@@ -1176,8 +1222,6 @@ mod tests {
         decode(body, 31, "invalid unicode code point at line 1 column 32");
         let body = br#"{"groupKey":"g","receiver":"\ud800","alerts":[]}"#;
         decode(body, 34, "unexpected end of hex escape at line 1 column 35");
-        let body = br#"{"truncatedAlerts":1e400}"#;
-        decode(body, 23, "number out of range at line 1 column 24");
         // A later syntax error wins over earlier type errors.
         decode(
             br#"{"status":5,"alerts":[null],}"#,
@@ -1225,6 +1269,69 @@ mod tests {
             closed.as_bytes(),
             r#"["body"]"#,
             ("type_error.dict", LIST_BODY_HINT),
+        );
+    }
+
+    #[test]
+    fn numbers_too_large_for_an_f64_are_wrong_values_not_broken_json() {
+        // `VALID` with `from` replaced by `to` (serde_json cannot build these bodies).
+        let edit = |from: &str, to: &str| {
+            assert!(VALID.contains(from), "{from}");
+            VALID.replacen(from, to, 1).into_bytes()
+        };
+        let top = |field: &str| edit(r#"{"receiver""#, &format!(r#"{{{field},"receiver""#));
+        check(
+            &top(r#""truncatedAlerts":1e400"#),
+            r#"["body","truncatedAlerts"]"#,
+            INT,
+        );
+        let nines = format!(r#""truncatedAlerts":{}"#, "9".repeat(400));
+        check(&top(&nines), r#"["body","truncatedAlerts"]"#, INT);
+        check(
+            &edit(r#""receiver":"r""#, r#""receiver":-1E+999"#),
+            r#"["body","receiver"]"#,
+            STR,
+        );
+        let status = edit(r#"{"status":"firing""#, r#"{"status":1e309"#);
+        check(&status, r#"["body","alerts",0,"status"]"#, ENUM);
+        let time = edit(
+            r#""resolved","startsAt":"2026-01-17T12:22:56Z""#,
+            r#""resolved","startsAt":1e309"#,
+        );
+        check(&time, r#"["body","alerts",1,"startsAt"]"#, DATETIME);
+        let labels = top(r#""commonLabels":{"a":"1e400","b":1e400}"#);
+        check(&labels, r#"["body","commonLabels","b"]"#, STR);
+        // Several, and one in an unknown field (which the typed parse skips too).
+        let alerts = edit(
+            r#""alerts":["#,
+            r#""alerts":[1e400,{"x":1e400,"fingerprint":-1e999},"#,
+        );
+        let got = rows(&alerts);
+        let locs: Vec<&str> = got.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(
+            locs[..2],
+            [r#"["body","alerts",0]"#, r#"["body","alerts",1,"status"]"#]
+        );
+        assert!(
+            locs.contains(&r#"["body","alerts",1,"fingerprint"]"#),
+            "{locs:?}"
+        );
+        assert!(!locs.iter().any(|l| l.contains("\"x\"")), "{locs:?}");
+        // A syntax error after one keeps its offset.
+        let mut body = top(r#""truncatedAlerts":1e400"#);
+        body.extend_from_slice(b" x");
+        let line_start = 1 + body.iter().rposition(|&b| b == b'\n').unwrap();
+        let at = body.len() - 1;
+        let msg = format!(
+            "trailing characters at line 3 column {}",
+            at - line_start + 1
+        );
+        decode(&body, at, &msg);
+        // What is not a number is left alone: digits in strings, escaped quotes.
+        assert_eq!(tame_numbers(br#"{"a\"1e400":"1e400"}"#), None);
+        assert_eq!(
+            tame_numbers(b"[1e308,1e-400,-0,1e400]").as_deref(),
+            Some(&b"[1e308,1e-400,-0,0.0  ]"[..])
         );
     }
 

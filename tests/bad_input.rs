@@ -240,20 +240,27 @@ fn cases() -> Vec<Case> {
         6,
     ));
 
-    // Huge numbers.
+    // Numbers too large for an f64 are JSON: the field's own row, at every offset after them too.
     let digits = "9".repeat(10_000);
     for (at, raw) in [
         ("/truncatedAlerts", "1e400"),
         ("/truncatedAlerts", &digits),
         ("/commonLabels/severity", "-1e400"),
+        ("/alerts/0/status", "1E+999"),
     ] {
-        let (body, start) = with_raw(at, raw.as_bytes());
-        cases.push(decode(
+        cases.push(case(
             format!("{}-byte number out of range at {at}", raw.len()),
-            body,
-            start + raw.len() - 1,
+            with(at, raw),
+            loc(at),
+            1,
         ));
     }
+    let body = with("/truncatedAlerts", "1e400");
+    cases.push(decode(
+        "a number out of range, then a syntax error",
+        [&body[..], b" x"].concat(),
+        body.len() + 1,
+    ));
     cases.push(case(
         "u64::MAX + 1",
         with("/truncatedAlerts", "18446744073709551616"),
