@@ -636,11 +636,15 @@ impl<'a> Webhook<'a> {
     /// The typed parse: fast, and stops at the first problem.
     ///
     /// [`validation::parse`](crate::validation::parse) wraps it and, on failure,
-    /// lists every problem in the 422 shape.
+    /// lists every problem in the 422 shape. A lone surrogate escape
+    /// (`"\ud800"`), which is JSON but which no Rust string can hold, is read as
+    /// U+FFFD, the replacement character, as `String::from_utf16_lossy` does.
     ///
     /// ```
     /// use alertmanager_webhook::payload::Webhook;
     /// assert!(Webhook::from_slice(b"[]").is_err());
+    /// let body = br#"{"groupKey":"g","status":"firing","receiver":"r\ud800","alerts":[]}"#;
+    /// assert_eq!(Webhook::from_slice(body).unwrap().receiver, "r\u{fffd}");
     /// ```
     pub fn from_slice(body: &'a [u8]) -> Result<Self, serde_json::Error> {
         // A body that is UTF-8 as a whole parses as `str`: serde_json then skips
@@ -649,7 +653,10 @@ impl<'a> Webhook<'a> {
         // an unknown field, which serde_json would skip unchecked. The
         // hand-written parser reads the common body; serde_json the rest.
         match std::str::from_utf8(body) {
-            Ok(text) => crate::parser::parse(text).map_or_else(|| serde_json::from_str(text), Ok),
+            Ok(text) => crate::parser::parse(text).map_or_else(
+                || serde_json::from_str(text).or_else(|e| parse_tamed(body).ok_or(e)),
+                Ok,
+            ),
             Err(e) => serde_json::from_slice::<Webhook<'_>>(body).and_then(|_| {
                 Err(serde::de::Error::custom(format_args!(
                     "invalid UTF-8 at byte {}",
@@ -682,6 +689,78 @@ impl<'a> Webhook<'a> {
             alerts: self.alerts.into_iter().map(Alert::into_owned).collect(),
         }
     }
+}
+
+/// The parse of `body` [tamed](tame), owned, if taming changed it and then it parses.
+#[cold]
+fn parse_tamed(body: &[u8]) -> Option<Webhook<'static>> {
+    let tamed = tame(body)?;
+    serde_json::from_slice::<Webhook<'_>>(&tamed)
+        .ok()
+        .map(Webhook::into_owned)
+}
+
+/// `body` with the JSON that serde_json refuses written as what it accepts,
+/// every offset kept, or `None` if there is none:
+/// - a lone surrogate escape (`\ud800` without its pair, which Rust strings
+///   cannot hold) becomes `\ufffd`, the replacement character, as
+///   `String::from_utf16_lossy` has it;
+/// - a number outside strings too large for an `f64` (`1e400`, 400 digits,
+///   "out of range") becomes `0.0` and spaces: still a float, so still wrong
+///   in every field it can stand in.
+pub(crate) fn tame(body: &[u8]) -> Option<Vec<u8>> {
+    let hex = |at: usize| {
+        let digits = std::str::from_utf8(body.get(at..at + 4)?).ok()?;
+        u16::from_str_radix(digits, 16).ok()
+    };
+    let mut tamed: Option<Vec<u8>> = None;
+    let mut edit = |at: usize, len: usize, with: &[u8]| {
+        let out = tamed.get_or_insert_with(|| body.to_vec());
+        out[at..at + len].fill(b' ');
+        out[at..at + with.len()].copy_from_slice(with);
+    };
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        let start = i;
+        i += 1;
+        match b {
+            b'"' => {
+                while let Some(&c) = body.get(i) {
+                    i += 1;
+                    match (c, body.get(i)) {
+                        (b'"', _) => break,
+                        (b'\\', Some(b'u')) => {
+                            let unit = hex(i + 1);
+                            let pair = unit.is_some_and(|u| (0xd800..0xdc00).contains(&u))
+                                && body.get(i + 5..i + 7) == Some(b"\\u")
+                                && hex(i + 7).is_some_and(|u| (0xdc00..0xe000).contains(&u));
+                            if pair {
+                                i += 11;
+                            } else if unit.is_some_and(|u| (0xd800..0xe000).contains(&u)) {
+                                edit(i - 1, 6, b"\\ufffd");
+                                i += 5;
+                            }
+                        }
+                        (b'\\', Some(_)) => i += 1,
+                        _ => {}
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let len = body[i..]
+                    .iter()
+                    .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .count();
+                i += len;
+                let token = std::str::from_utf8(&body[start..i]).unwrap_or_default();
+                if token.len() >= 3 && token.parse::<f64>().is_ok_and(f64::is_infinite) {
+                    edit(start, i - start, b"0.0");
+                }
+            }
+            _ => {}
+        }
+    }
+    tamed
 }
 
 /// The hand-written parser alone, without serde_json behind it, for the fuzz
@@ -982,6 +1061,48 @@ mod tests {
                 .unwrap()
                 .unix_seconds(),
             0
+        );
+    }
+
+    #[test]
+    fn lone_surrogates_become_the_replacement_character() {
+        let hook = |receiver: &str| {
+            let body = format!(
+                r#"{{"groupKey":"g","status":"firing","receiver":"{receiver}","alerts":[]}}"#
+            );
+            Webhook::from_slice(body.as_bytes()).map(|h| h.receiver.to_string())
+        };
+        for (sent, got) in [
+            (r"\ud800", "\u{fffd}"),
+            (r"\udc00x", "\u{fffd}x"),
+            (r"a\uDBFF\u0041", "a\u{fffd}A"),
+            (r"\ud800\ud800\udc00", "\u{fffd}\u{10000}"),
+            (r"\ud83d\ude00", "\u{1f600}"),
+            (r"\\ud800", r"\ud800"),
+            (r"\\\ud800", "\\\u{fffd}"),
+        ] {
+            assert_eq!(hook(sent).unwrap(), got, "{sent}");
+        }
+        // Still refused: a bad escape, and a body that is wrong besides.
+        assert!(hook(r"\ud80").is_err());
+        assert!(hook(r"\ud800\uZZZZ").is_err());
+        let other = br#"{"groupKey":"\ud800","status":"on","receiver":"r","alerts":[]}"#;
+        assert!(Webhook::from_slice(other).is_err());
+    }
+
+    #[test]
+    fn tame_keeps_every_offset_and_what_serde_json_reads() {
+        assert_eq!(
+            tame(br#"{"a\"1e400":"1e400","b":"\u0041\ud83d\ude00"}"#),
+            None
+        );
+        assert_eq!(
+            tame(b"[1e308,1e-400,-0,1e400]").as_deref(),
+            Some(&b"[1e308,1e-400,-0,0.0  ]"[..])
+        );
+        assert_eq!(
+            tame(br#"["\ud800","\\ud800",-1E+999]"#).as_deref(),
+            Some(&br#"["\ufffd","\\ud800",0.0    ]"#[..])
         );
     }
 

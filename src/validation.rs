@@ -37,7 +37,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 
 use crate::payload::{
-    ALERT_FIELDS, Status, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339,
+    ALERT_FIELDS, Status, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339, tame,
 };
 
 /// The most problems one 422 answer lists.
@@ -362,9 +362,9 @@ const ALERT_SHAPES: [(Shape, bool); ALERT_FIELDS.len()] = [
 
 /// Lists every problem in `body`; empty exactly when [`Webhook::from_slice`] accepts it.
 pub(crate) fn collect(body: &[u8]) -> Vec<ValidationError> {
-    // serde_json refuses a number too large for an `f64` as "out of range",
-    // though it is JSON: walk again with such numbers tamed.
-    let walked = walk(body).or_else(|e| match tame_numbers(body) {
+    // JSON that serde_json refuses (a number too large for an `f64`, a lone
+    // surrogate): walk again with it tamed, as the typed parse does.
+    let walked = walk(body).or_else(|e| match tame(body) {
         Some(tamed) => walk(&tamed),
         None => Err(e),
     });
@@ -410,44 +410,6 @@ fn walk(body: &[u8]) -> Result<Vec<ValidationError>, serde_json::Error> {
         });
     }
     Ok(rows)
-}
-
-/// `body` with every number outside strings that is too large for an `f64`
-/// (`1e400`, 400 digits) written as `0.0` and spaces, or `None` if it has
-/// none. Every offset stays; the number is still a float, wrong in any field.
-fn tame_numbers(body: &[u8]) -> Option<Vec<u8>> {
-    let mut tamed: Option<Vec<u8>> = None;
-    let mut i = 0;
-    while let Some(&b) = body.get(i) {
-        let start = i;
-        i += 1;
-        match b {
-            b'"' => {
-                // To the closing quote, past escaped ones.
-                while let Some(&c) = body.get(i) {
-                    i += if c == b'\\' { 2 } else { 1 };
-                    if c == b'"' {
-                        break;
-                    }
-                }
-            }
-            b'-' | b'0'..=b'9' => {
-                let len = body[i..]
-                    .iter()
-                    .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                    .count();
-                i += len;
-                let token = std::str::from_utf8(&body[start..i]).unwrap_or_default();
-                if token.len() >= 3 && token.parse::<f64>().is_ok_and(f64::is_infinite) {
-                    let out = tamed.get_or_insert_with(|| body.to_vec());
-                    out[start..i].fill(b' ');
-                    out[start..start + 3].copy_from_slice(b"0.0");
-                }
-            }
-            _ => {}
-        }
-    }
-    tamed
 }
 
 /// Whether `rows` is a JSON syntax error at or before byte `offset`.
@@ -1220,8 +1182,11 @@ mod tests {
         );
         let body = b"{\"groupKey\":\"g\",\"receiver\":\"caf\xff\",\"alerts\":[]}";
         decode(body, 31, "invalid unicode code point at line 1 column 32");
+        // A lone surrogate is JSON: the body gets the rows of its real problems.
         let body = br#"{"groupKey":"g","receiver":"\ud800","alerts":[]}"#;
-        decode(body, 34, "unexpected end of hex escape at line 1 column 35");
+        check(body, r#"["body","status"]"#, MISSING);
+        let body = br#"{"groupKey":"g","receiver":"\ud800","alerts":[]} x"#;
+        decode(body, 49, "trailing characters at line 1 column 50");
         // A later syntax error wins over earlier type errors.
         decode(
             br#"{"status":5,"alerts":[null],}"#,
@@ -1327,12 +1292,6 @@ mod tests {
             at - line_start + 1
         );
         decode(&body, at, &msg);
-        // What is not a number is left alone: digits in strings, escaped quotes.
-        assert_eq!(tame_numbers(br#"{"a\"1e400":"1e400"}"#), None);
-        assert_eq!(
-            tame_numbers(b"[1e308,1e-400,-0,1e400]").as_deref(),
-            Some(&b"[1e308,1e-400,-0,0.0  ]"[..])
-        );
     }
 
     #[test]
