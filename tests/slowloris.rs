@@ -409,3 +409,25 @@ async fn the_layers_example_cuts_off_slow_clients() {
 async fn the_dashboard_example_cuts_off_slow_clients() {
     slow_clients_are_cut_off("dashboard").await;
 }
+
+/// A client that sends a whole request and then shuts its side of the
+/// connection (as `printf … | nc -N` does) still gets its answer.
+#[tokio::test]
+async fn a_client_that_half_closes_after_its_request_is_answered() {
+    for name in ["hyper", "axum", "warp", "layers", "dashboard"] {
+        let Some((_example, addr)) = start(name, "10") else {
+            return;
+        };
+        for _ in 0..10 {
+            let stream = TcpStream::connect(addr).await.expect("connect");
+            let (read, mut write) = stream.into_split();
+            let request = [head(FIXTURE.len()), FIXTURE.to_vec()].concat();
+            write.write_all(&request).await.expect("send the request");
+            write.shutdown().await.expect("half-close");
+            let mut reader = BufReader::new(read);
+            let answer = within(name, read_answer(&mut reader)).await;
+            let answer = answer.expect("an answer after the half-close");
+            assert_eq!(answer.status, 200, "{name}");
+        }
+    }
+}

@@ -622,6 +622,9 @@ where
                 let clock = Arc::new(HeadClock::new());
                 let conn = http1::Builder::new()
                     .max_buf_size(64 << 10)
+                    // A client may shut its side once its request is sent
+                    // (`nc -N`): answer it, instead of dropping the request.
+                    .half_close(true)
                     .serve_connection(TokioIo::new(stream), app(clock.clone()))
                     .with_upgrades();
                 let mut stopping = stopping.clone();
