@@ -10,7 +10,10 @@ use std::task::{Context, Poll};
 #[cfg(feature = "tokio")]
 use std::time::Duration;
 
-use http::header::{ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use http::header::{
+    ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue,
+    TRANSFER_ENCODING,
+};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower::Service;
@@ -35,9 +38,9 @@ use crate::validation;
 ///
 /// Before reading the body it refuses, each time with a JSON `{"detail": …}`:
 /// a method other than `POST` or `PUT` (405, with `Allow`); a `Content-Type`
-/// other than JSON, or a compressed body (a `Content-Encoding` other than
-/// `identity`), both 415; a declared `Content-Length` over the body limit
-/// (413). To take compressed bodies, put tower-http's
+/// other than JSON, or more than one; a compressed body (a `Content-Encoding`
+/// other than `identity`, or a `Transfer-Encoding` other than `chunked`), all
+/// 415; a declared `Content-Length` over the body limit (413). To take compressed bodies, put tower-http's
 /// `RequestDecompressionLayer` in front: it decompresses and removes the header.
 ///
 /// ```
@@ -368,15 +371,29 @@ fn check_head(
             .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
         return Some(response);
     }
-    if let Some(value) = headers.get(CONTENT_TYPE) {
+    let mut types = headers.get_all(CONTENT_TYPE).iter();
+    if let Some(value) = types.next() {
         if !is_json(value) {
             return Some(detail(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported Media Type: send application/json",
             ));
         }
+        if types.next().is_some() {
+            return Some(detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported Media Type: send one Content-Type, application/json",
+            ));
+        }
     }
-    if !uncompressed(headers) {
+    if !only(headers, TRANSFER_ENCODING, "chunked") {
+        // RFC 9112, 6.1 says 501; a 4xx tells Alertmanager not to send it again.
+        return Some(detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Transfer-Encoding: send the body uncompressed",
+        ));
+    }
+    if !only(headers, CONTENT_ENCODING, "identity") {
         // RFC 9110, 15.5.16: 415, with the codings that would have been accepted.
         let mut response = detail(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -390,15 +407,19 @@ fn check_head(
     body::declared_too_large(headers, declared, limit).then(|| body::too_large(limit))
 }
 
-/// No `Content-Encoding`, or only `identity`: the body is not compressed. (A
-/// decompression layer in front of the receiver removes the header.)
-fn uncompressed(headers: &HeaderMap) -> bool {
-    headers.get_all(CONTENT_ENCODING).iter().all(|value| {
+/// Whether the codings listed in every `name` header (`Content-Encoding`,
+/// `Transfer-Encoding`) are all `coding`, if there are any. With no other
+/// `Content-Encoding` than `identity` the body is not compressed (a
+/// decompression layer in front of the receiver removes the header); with no
+/// other `Transfer-Encoding` than `chunked`, which the server has decoded, the
+/// body is as sent.
+fn only(headers: &HeaderMap, name: HeaderName, coding: &str) -> bool {
+    headers.get_all(name).iter().all(|value| {
         value.to_str().is_ok_and(|codings| {
             codings
                 .split(',')
                 .map(str::trim)
-                .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
+                .all(|c| c.is_empty() || c.eq_ignore_ascii_case(coding))
         })
     })
 }

@@ -177,6 +177,47 @@ async fn content_types() {
             assert!(text.starts_with(r#"{"detail":"#), "{text}");
         }
     }
+    // Two Content-Type headers, in either order, even two alike: which counts is unclear.
+    for pair in [
+        ["application/json", "text/plain"],
+        ["text/plain", "application/json"],
+        ["application/json", "application/json"],
+    ] {
+        let request = Request::post("/")
+            .header("content-type", pair[0])
+            .header("content-type", pair[1]);
+        let (status, _, text) =
+            send(&receiver, request.body(Full::new(body.clone())).unwrap()).await;
+        assert_eq!(status, 415, "{pair:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn transfer_codings_other_than_chunked_are_refused_with_415() {
+    let receiver = AlertReceiver::builder().build();
+    let body = Bytes::from(fixture("01-"));
+    for (codings, expected) in [
+        (&[][..], 200),
+        (&["chunked"][..], 200),
+        (&["Chunked"][..], 200),
+        (&["gzip, chunked"][..], 415),
+        (&["gzip", "chunked"][..], 415),
+        (&["foo, chunked"][..], 415),
+    ] {
+        let mut request = Request::post("/").header("content-type", "application/json");
+        for coding in codings {
+            request = request.header("transfer-encoding", *coding);
+        }
+        let (status, _, text) =
+            send(&receiver, request.body(Full::new(body.clone())).unwrap()).await;
+        assert_eq!(status, expected, "{codings:?}: {text}");
+        if expected == 415 {
+            assert_eq!(
+                text,
+                r#"{"detail":"Unsupported Transfer-Encoding: send the body uncompressed"}"#
+            );
+        }
+    }
 }
 
 #[tokio::test]
