@@ -679,7 +679,22 @@ mod tests {
         Flip(prop::sample::Index, u8),
         Insert(prop::sample::Index, u8),
         Delete(prop::sample::Index),
+        /// One of [`TOKENS`], written over the bytes from the index.
+        Token(prop::sample::Index, prop::sample::Index),
     }
+
+    /// What serde_json refuses but `payload::tame` mends, and neighbours that it must leave.
+    const TOKENS: &[&[u8]] = &[
+        br"\ud800",
+        br"\udc00",
+        br"\ud83d\ude00",
+        br"\ud83d\u0041",
+        br"\\ud800",
+        b"1e400",
+        b"-1E+999",
+        b"1e308",
+        b"1e-400",
+    ];
 
     fn byte() -> impl Strategy<Value = u8> {
         prop_oneof![
@@ -693,6 +708,8 @@ mod tests {
             (any::<prop::sample::Index>(), 0..8u8).prop_map(|(i, b)| Edit::Flip(i, b)),
             (any::<prop::sample::Index>(), byte()).prop_map(|(i, b)| Edit::Insert(i, b)),
             any::<prop::sample::Index>().prop_map(Edit::Delete),
+            (any::<prop::sample::Index>(), any::<prop::sample::Index>())
+                .prop_map(|(i, t)| Edit::Token(i, t)),
         ]
     }
 
@@ -720,6 +737,11 @@ mod tests {
                     Edit::Insert(i, b) => body.insert(i.index(body.len() + 1), b),
                     Edit::Delete(i) => {
                         body.remove(i.index(body.len()));
+                    }
+                    Edit::Token(i, t) => {
+                        let (at, token) = (i.index(body.len()), t.get(TOKENS));
+                        let end = (at + token.len()).min(body.len());
+                        body.splice(at..end, token.iter().copied());
                     }
                 }
             }
