@@ -23,7 +23,8 @@ use alertmanager_webhook::sink::{BroadcastSink, Sink, SinkError};
 use alertmanager_webhook::{AlertReceiver, Event};
 use futures_util::future::Either;
 use http::{Request, StatusCode};
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::{Duration, Instant};
 use tower::ServiceExt;
 
 #[tokio::main]
@@ -35,18 +36,31 @@ async fn main() -> std::io::Result<()> {
     // (a receiver that is never read would keep the last 1024).
     if tracing::enabled!(tracing::Level::DEBUG) {
         tokio::spawn(async move {
+            // The channel keeps the last 1024 events: a burst larger than that
+            // outruns this logger, which says how many it missed, summed over
+            // a second at most (one line per lag floods the log under load).
+            let (mut missed, mut report_at) = (0, Instant::now());
             loop {
-                match rx.recv().await {
-                    Ok(event) => {
+                let received = if missed == 0 {
+                    Some(rx.recv().await)
+                } else {
+                    tokio::time::timeout_at(report_at, rx.recv()).await.ok()
+                };
+                match received {
+                    Some(Ok(event)) => {
                         tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event")
                     }
-                    // The channel keeps the last 1024 events: a burst larger than
-                    // that outruns this logger, which says how many it missed.
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(skipped = n, "event logger lagged: {n} event(s) not logged")
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
+                    Some(Err(RecvError::Lagged(n))) => missed += n,
+                    Some(Err(RecvError::Closed)) => break,
+                    None => {} // The second is up.
                 }
+                if missed > 0 && Instant::now() >= report_at {
+                    lagged(std::mem::take(&mut missed));
+                    report_at = Instant::now() + Duration::from_secs(1);
+                }
+            }
+            if missed > 0 {
+                lagged(missed);
             }
         });
     } else {
@@ -85,6 +99,11 @@ async fn main() -> std::io::Result<()> {
         "receiver stats at shutdown"
     );
     Ok(())
+}
+
+/// Logs that the event logger missed `n` events.
+fn lagged(n: u64) {
+    tracing::warn!(skipped = n, "event logger lagged: {n} event(s) not logged");
 }
 
 /// A sink that never completes a delivery.
