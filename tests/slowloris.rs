@@ -431,3 +431,32 @@ async fn a_client_that_half_closes_after_its_request_is_answered() {
         }
     }
 }
+
+/// What hyper answers by itself, before any service sees the request (bad
+/// framing, a URI or headers too long), is JSON like every other answer.
+#[tokio::test]
+async fn hypers_own_error_answers_are_json() {
+    let big_header = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "/api/webhooks/alerts",
+        "a".repeat(500_000)
+    );
+    let two_lengths = "POST /api/webhooks/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab".to_owned();
+    let long_uri = format!("POST /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    for name in ["hyper", "axum", "warp", "layers", "dashboard"] {
+        let Some((_example, addr)) = start(name, "10") else {
+            return;
+        };
+        for (request, status, detail) in [
+            (&big_header, 431, "Request Header Fields Too Large"),
+            (&two_lengths, 400, "Bad Request"),
+            (&long_uri, 414, "URI Too Long"),
+        ] {
+            let mut stream = connect(addr).await;
+            // The server may answer and close before it has read all of a long request.
+            let _ = stream.get_mut().write_all(request.as_bytes()).await;
+            let what = format!("{name}: {status}");
+            answered_then_closed(&mut stream, &what, status, detail).await;
+        }
+    }
+}

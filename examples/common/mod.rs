@@ -537,6 +537,137 @@ impl<C: Future + Unpin, G: Future + Unpin> Future for Until<C, G> {
     }
 }
 
+/// A connection whose own error answers are JSON.
+///
+/// hyper answers a request it cannot parse (bad framing: 400; a URI over
+/// 64 KiB: 414; headers over `max_buf_size`: 431) by itself, before any
+/// service sees it, with an empty body and no hook to change that. Those
+/// answers are the only ones that start `HTTP/1.x 4xx` and carry
+/// `connection: close`, `content-length: 0` and no `content-type`: this
+/// writes them with the body `{"detail":"<reason phrase>"}` instead.
+pub struct JsonErrors<T> {
+    io: T,
+    /// The rewritten answer, and how much of it is written.
+    rewritten: Option<(Vec<u8>, usize)>,
+}
+
+impl<T> JsonErrors<T> {
+    /// Wraps a connection.
+    pub fn new(io: T) -> Self {
+        JsonErrors {
+            io,
+            rewritten: None,
+        }
+    }
+}
+
+/// `head` as JSON, if it is one of hyper's own bodiless error answers.
+fn json_error(head: &[u8]) -> Option<Vec<u8>> {
+    let (version, rest) = head.split_at_checked(9)?;
+    if !matches!(version, b"HTTP/1.1 " | b"HTTP/1.0 ") || rest.first() != Some(&b'4') {
+        return None;
+    }
+    let (status_line, headers) = std::str::from_utf8(rest).ok()?.split_once("\r\n")?;
+    let ours = headers.starts_with("connection: close\r\ncontent-length: 0\r\n")
+        && headers.ends_with("\r\n\r\n")
+        && !headers.contains("content-type:");
+    if !ours {
+        return None;
+    }
+    // `431 Request Header Fields Too Large`: the reason phrase after the code.
+    let body = format!(r#"{{"detail":"{}"}}"#, status_line.get(4..)?);
+    let length = format!(
+        "content-type: application/json\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    let headers = headers.replacen("content-length: 0\r\n", &length, 1);
+    Some(
+        [
+            version,
+            status_line.as_bytes(),
+            b"\r\n",
+            headers.as_bytes(),
+            body.as_bytes(),
+        ]
+        .concat(),
+    )
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> JsonErrors<T> {
+    /// Writes the rest of the rewritten answer; then the `consumed` bytes
+    /// hyper gave count as written.
+    fn poll_rewritten(
+        &mut self,
+        cx: &mut Context<'_>,
+        consumed: usize,
+    ) -> Poll<std::io::Result<usize>> {
+        if let Some((answer, written)) = &mut self.rewritten {
+            while *written < answer.len() {
+                let n = ready!(Pin::new(&mut self.io).poll_write(cx, &answer[*written..]))?;
+                if n == 0 {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                *written += n;
+            }
+        }
+        self.rewritten = None;
+        Poll::Ready(Ok(consumed))
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for JsonErrors<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for JsonErrors<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.rewritten.is_none() {
+            match json_error(buf) {
+                Some(answer) => self.rewritten = Some((answer, 0)),
+                None => return Pin::new(&mut self.io).poll_write(cx, buf),
+            }
+        }
+        self.poll_rewritten(cx, buf.len())
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        // hyper writes a bodiless answer as one slice.
+        let mut written = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(one), None) = (written.next(), written.next()) {
+            if self.rewritten.is_some() || json_error(one).is_some() {
+                return self.poll_write(cx, one);
+            }
+        }
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
 /// How many requests with a body over [`LARGE_BODY`] bytes, or of unknown
 /// length, are read and answered at once; the others wait, their bytes still in
 /// the kernel's socket buffers. Smaller requests never wait. With 32 clients
@@ -556,7 +687,8 @@ pub const LARGE_BODY: u64 = 64 << 10;
 /// Serves `service` over HTTP/1.1 until `shutdown` resolves, then lets open
 /// connections finish for up to 10 s. Each request body is a [`DeadlineBody`],
 /// whose clock starts once the request may be read (see [`LARGE_AT_ONCE`]).
-/// Each connection buffers at most 64 KiB of what it reads ahead.
+/// Each connection buffers at most 64 KiB of what it reads ahead, and
+/// answers what hyper refuses by itself in JSON too ([`JsonErrors`]).
 pub async fn serve<S, B>(
     listener: TcpListener,
     service: S,
@@ -625,7 +757,7 @@ where
                     // A client may shut its side once its request is sent
                     // (`nc -N`): answer it, instead of dropping the request.
                     .half_close(true)
-                    .serve_connection(TokioIo::new(stream), app(clock.clone()))
+                    .serve_connection(TokioIo::new(JsonErrors::new(stream)), app(clock.clone()))
                     .with_upgrades();
                 let mut stopping = stopping.clone();
                 connections.spawn(async move {
