@@ -458,5 +458,14 @@ async fn hypers_own_error_answers_are_json() {
             let what = format!("{name}: {status}");
             answered_then_closed(&mut stream, &what, status, detail).await;
         }
+        // After an HTTP/1.0 keep-alive exchange hyper's head has no `connection: close`.
+        let mut stream = connect(addr).await;
+        let two = b"GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\nBad\r\n\r\n";
+        stream.get_mut().write_all(two).await.expect("send");
+        let first = within(name, read_answer(&mut stream))
+            .await
+            .expect("the 404");
+        assert_eq!(first.status, 404, "{name}");
+        answered_then_closed(&mut stream, name, 400, "Bad Request").await;
     }
 }

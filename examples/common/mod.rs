@@ -541,10 +541,12 @@ impl<C: Future + Unpin, G: Future + Unpin> Future for Until<C, G> {
 ///
 /// hyper answers a request it cannot parse (bad framing: 400; a URI over
 /// 64 KiB: 414; headers over `max_buf_size`: 431) by itself, before any
-/// service sees it, with an empty body and no hook to change that. Those
-/// answers are the only ones that start `HTTP/1.x 4xx` and carry
-/// `connection: close`, `content-length: 0` and no `content-type`: this
-/// writes them with the body `{"detail":"<reason phrase>"}` instead.
+/// service sees it, with an empty body and no hook to change that: a head of
+/// `HTTP/1.x 4xx`, then `connection: close` (absent after an HTTP/1.0
+/// keep-alive exchange), `content-length: 0` and `date`, nothing else. This
+/// writes such answers with the body `{"detail":"<reason phrase>"}` instead.
+/// Every service behind [`serve`] gives its own 4xx answers a content type, so
+/// none of them has that shape (a bodiless one to a `HEAD` must stay so).
 pub struct JsonErrors<T> {
     io: T,
     /// The rewritten answer, and how much of it is written.
@@ -568,10 +570,12 @@ fn json_error(head: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (status_line, headers) = std::str::from_utf8(rest).ok()?.split_once("\r\n")?;
-    let ours = headers.starts_with("connection: close\r\ncontent-length: 0\r\n")
-        && headers.ends_with("\r\n\r\n")
-        && !headers.contains("content-type:");
-    if !ours {
+    let date = headers
+        .strip_prefix("connection: close\r\n")
+        .unwrap_or(headers);
+    let date = date.strip_prefix("content-length: 0\r\ndate: ")?;
+    // One line, the date, and the blank line that ends the head.
+    if !date.ends_with("\r\n\r\n") || date.find("\r\n") != Some(date.len() - 4) {
         return None;
     }
     // `431 Request Header Fields Too Large`: the reason phrase after the code.
@@ -687,8 +691,9 @@ pub const LARGE_BODY: u64 = 64 << 10;
 /// Serves `service` over HTTP/1.1 until `shutdown` resolves, then lets open
 /// connections finish for up to 10 s. Each request body is a [`DeadlineBody`],
 /// whose clock starts once the request may be read (see [`LARGE_AT_ONCE`]).
-/// Each connection buffers at most 64 KiB of what it reads ahead, and
-/// answers what hyper refuses by itself in JSON too ([`JsonErrors`]).
+/// A request head may take up to about 120 KiB: hyper reads no more once its
+/// buffer holds 64 KiB (`max_buf_size`), but its last read may add 56 KiB
+/// more. What hyper refuses by itself is answered in JSON too ([`JsonErrors`]).
 pub async fn serve<S, B>(
     listener: TcpListener,
     service: S,

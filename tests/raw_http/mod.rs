@@ -53,6 +53,7 @@ pub async fn read_answer<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Opt
     }
     let status = line
         .strip_prefix("HTTP/1.1 ")
+        .or_else(|| line.strip_prefix("HTTP/1.0 "))
         .and_then(|rest| rest.get(..3))
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("not a status line: {line:?}"));
