@@ -693,7 +693,7 @@ impl<'a> Webhook<'a> {
 
 /// The parse of `body` [tamed](tame), owned, if taming changed it and then it parses.
 #[cold]
-fn parse_tamed(body: &[u8]) -> Option<Webhook<'static>> {
+pub(crate) fn parse_tamed(body: &[u8]) -> Option<Webhook<'static>> {
     let tamed = tame(body)?;
     serde_json::from_slice::<Webhook<'_>>(&tamed)
         .ok()

@@ -40,8 +40,9 @@ use crate::validation;
 /// a method other than `POST` or `PUT` (405, with `Allow`); a `Content-Type`
 /// other than JSON, or more than one; a compressed body (a `Content-Encoding`
 /// other than `identity`, or a `Transfer-Encoding` other than `chunked`), all
-/// 415; a declared `Content-Length` over the body limit (413). To take compressed bodies, put tower-http's
-/// `RequestDecompressionLayer` in front: it decompresses and removes the header.
+/// 415; a declared `Content-Length` over the body limit (413). To take
+/// compressed bodies, put tower-http's `RequestDecompressionLayer` in front:
+/// it decompresses and removes the header.
 ///
 /// ```
 /// use alertmanager_webhook::{sink::sink_fn, AlertReceiver};

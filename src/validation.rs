@@ -481,10 +481,12 @@ fn json_message(e: &serde_json::Error) -> String {
 
 /// The first [`MAX_ECHO`] characters of `s`.
 fn cap(s: &str) -> &str {
-    match s.char_indices().nth(MAX_ECHO) {
-        Some((end, _)) => &s[..end],
-        None => s,
-    }
+    first_chars(s, MAX_ECHO).unwrap_or(s)
+}
+
+/// The first `n` characters of `s`, if it has more.
+fn first_chars(s: &str, n: usize) -> Option<&str> {
+    s.char_indices().nth(n).map(|(end, _)| &s[..end])
 }
 
 /// What one answer may still hold: rows, and characters of the body.
@@ -499,12 +501,12 @@ impl Budget {
     /// `s`, cut (ending with `…`) to the characters of the body still allowed.
     fn echo(&self, s: &str) -> String {
         let left = self.echo.get();
-        let Some((end, _)) = s.char_indices().nth(left) else {
+        let Some(cut) = first_chars(s, left) else {
             self.echo.set(left - s.chars().count());
             return s.to_owned();
         };
         self.echo.set(0);
-        format!("{}…", &s[..end])
+        format!("{cut}…")
     }
 }
 

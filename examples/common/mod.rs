@@ -649,14 +649,12 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for JsonErrors<T> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        // hyper writes a bodiless answer as one slice.
+        // hyper writes a bodiless answer as one slice: `poll_write` looks at it.
         let mut written = bufs.iter().filter(|b| !b.is_empty());
-        if let (Some(one), None) = (written.next(), written.next()) {
-            if self.rewritten.is_some() || json_error(one).is_some() {
-                return self.poll_write(cx, one);
-            }
+        match (written.next(), written.next()) {
+            (Some(one), None) => self.poll_write(cx, one),
+            _ => Pin::new(&mut self.io).poll_write_vectored(cx, bufs),
         }
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
