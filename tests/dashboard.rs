@@ -32,20 +32,31 @@ impl Server {
 
     /// With `Some(n)`, the dashboard buffers `n` events per client instead of its default.
     fn with_capacity(bearer_token: Option<&str>, events: Option<usize>) -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
         let auth = bearer_token.map(|t| Auth::bearer(t).expect("a non-empty token"));
         let dashboard = match events {
             Some(n) => app::Dashboard::with_capacity(auth, n),
             None => app::Dashboard::new(auth),
         };
+        Server::serve(dashboard, None)
+    }
+
+    /// Serves `dashboard`; with `Some(bytes)`, each connection's kernel send buffer
+    /// is that size (inherited from the listening socket) instead of growing.
+    fn serve(dashboard: app::Dashboard, send_buffer: Option<u32>) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
         let addr = runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            if let Some(bytes) = send_buffer {
+                socket.set_send_buffer_size(bytes).expect("SO_SNDBUF");
+            }
+            socket
+                .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .expect("bind");
+            let listener = socket.listen(1024).expect("listen");
             let addr = listener.local_addr().expect("local addr");
             let router = dashboard.router();
             tokio::spawn(async move { axum::serve(listener, router).await });
@@ -384,20 +395,25 @@ fn websocket_clients_get_each_event_once_and_late_clients_the_firing_set() {
     });
 }
 
-#[test]
-fn a_client_that_falls_behind_is_closed_and_does_not_hold_up_the_others() {
-    // 64 events per client, so that falling behind is sure to happen.
-    let server = Server::with_capacity(None, Some(64));
-    // Five posts of a thousand 3 KB alerts: far more than the sockets and the channel buffer.
-    let alerts: Vec<Value> = (0..1000)
+/// A notification of `n` firing alerts to receiver `load`, fingerprints `load0`, `load1`, …,
+/// each with a description of 3,000 characters.
+fn load(n: usize) -> String {
+    let alerts: Vec<Value> = (0..n)
         .map(|i| {
             json!({"status": "firing", "startsAt": "2026-11-27T12:00:00Z",
                    "fingerprint": format!("load{i}"),
                    "annotations": {"description": "x".repeat(3000)}})
         })
         .collect();
-    let load = json!({"groupKey": "g", "status": "firing", "receiver": "load", "alerts": alerts})
-        .to_string();
+    json!({"groupKey": "g", "status": "firing", "receiver": "load", "alerts": alerts}).to_string()
+}
+
+#[test]
+fn a_client_that_falls_behind_is_closed_and_does_not_hold_up_the_others() {
+    // 64 events per client, so that falling behind is sure to happen.
+    let server = Server::with_capacity(None, Some(64));
+    // Five posts of a thousand 3 KB alerts: far more than the sockets and the channel buffer.
+    let load = load(1000);
     let addr = server.addr;
     server.runtime.block_on(async {
         let (mut stalled, _) = connect(addr).await;
@@ -454,6 +470,79 @@ fn a_client_that_falls_behind_is_closed_and_does_not_hold_up_the_others() {
                 Frame::Pong => panic!("unexpected pong"),
             }
         }
+    });
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_and_what_it_missed_is_counted() {
+    // Small kernel buffers on both sides, so that a client that reads nothing holds up
+    // its sends after some 50 kB of its 1 MB of events, whatever the machine's TCP limits.
+    let limit = Duration::from_secs(3);
+    let dashboard = app::Dashboard::new(None).with_send_timeout(limit);
+    let server = Server::serve(dashboard, Some(16 << 10));
+    let (addr, sent) = (server.addr, 300);
+    server.runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4 << 10).expect("SO_RCVBUF");
+        let stream = socket.connect(addr).await.expect("connect");
+        let (mut stuck, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
+            .await
+            .expect("WebSocket handshake");
+        // The answer to this ping means the server forwards events to the client.
+        stuck
+            .send(Message::Ping(b"sync"[..].into()))
+            .await
+            .expect("ping");
+        let deadline = Instant::now() + PATIENCE;
+        let first = timeout_at(deadline, stuck.next()).await.expect("the pong");
+        assert!(matches!(first, Some(Ok(Message::Pong(_)))), "{first:?}");
+        // The client now reads nothing. The post is answered at once all the same.
+        let load = load(sent);
+        let (status, _) = tokio::task::spawn_blocking(move || {
+            http(addr, "POST", app::WEBHOOK_PATH, &[], Some(load.as_bytes()))
+        })
+        .await
+        .expect("post");
+        assert_eq!(status, 200);
+        assert_eq!(
+            server.dashboard.undelivered(),
+            0,
+            "the post took longer than the send timeout: the count below would miss events"
+        );
+        // After `limit` without progress the server drops the client and counts what it
+        // did not send: the event on its way and those queued for it.
+        while server.dashboard.undelivered() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the stuck client was never dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let lost = server.dashboard.undelivered();
+        // What the client gets when it reads again: the first events, in order, whole,
+        // then the end of the connection (no Close: it was stuck).
+        let mut got = 0;
+        loop {
+            match timeout_at(deadline, stuck.next())
+                .await
+                .expect("the end of the stream")
+            {
+                Some(Ok(Message::Text(text))) => {
+                    let event: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+                    assert_eq!(event["data"]["fingerprint"], format!("load{got}"));
+                    got += 1;
+                }
+                Some(Ok(Message::Ping(_))) => {}
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+                Some(Err(_)) | None => break,
+            }
+        }
+        assert!(lost > 0 && got > 0, "got {got}, lost {lost}");
+        assert_eq!(
+            got + lost,
+            sent as u64,
+            "every event either sent or counted"
+        );
     });
 }
 

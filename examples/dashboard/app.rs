@@ -4,6 +4,7 @@
 //! Kept apart from `main.rs` so that tests can serve it in-process.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alertmanager_webhook::active::ActiveAlerts;
@@ -24,7 +25,7 @@ use axum::routing::get;
 #[cfg(feature = "metrics")]
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::{broadcast, watch};
-use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
+use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 use tower::ServiceBuilder;
 
 /// Where the receiver is mounted.
@@ -37,7 +38,8 @@ const ACTIVE_CAPACITY: usize = 1000;
 /// alerts, whose events come all at once. A client that falls further behind
 /// is closed (1013, try again later) and resyncs when it reconnects.
 const CHANNEL_CAPACITY: usize = 4096;
-/// A send that takes longer than this means the client is stuck: drop it.
+/// A send that takes longer than this means the client is stuck: drop it
+/// ([`Dashboard::with_send_timeout`] changes it).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a ping checks that a quiet client is still there.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -51,6 +53,9 @@ pub struct Dashboard {
     active: Arc<ActiveAlerts>,
     auth: Option<Auth>,
     closing: Arc<watch::Sender<bool>>,
+    send_timeout: Duration,
+    /// Events that connected clients did not get: they fell behind or got stuck.
+    undelivered: Arc<AtomicU64>,
 }
 
 impl Dashboard {
@@ -66,7 +71,41 @@ impl Dashboard {
             active: Arc::new(ActiveAlerts::new(ACTIVE_CAPACITY)),
             auth,
             closing: Arc::new(watch::channel(false).0),
+            send_timeout: SEND_TIMEOUT,
+            undelivered: Arc::default(),
         }
+    }
+
+    /// The same, dropping a client that takes longer than `limit` to take a frame.
+    #[allow(dead_code)] // For tests/dashboard.rs; the example keeps `SEND_TIMEOUT`.
+    pub fn with_send_timeout(mut self, limit: Duration) -> Self {
+        self.send_timeout = limit;
+        self
+    }
+
+    /// How many events connected clients did not get because they fell behind
+    /// or got stuck (each such client is closed, and a WARN line says how many
+    /// it missed). Clients that leave are not counted.
+    #[allow(dead_code)] // Unused where a test includes this file without `main.rs`.
+    pub fn undelivered(&self) -> u64 {
+        self.undelivered.load(Ordering::Relaxed)
+    }
+
+    /// Counts and logs the events a client will not get, `lost` and every one
+    /// still waiting in its queue.
+    fn lost(&self, events: &mut broadcast::Receiver<Event>, mut lost: u64, why: &str) {
+        loop {
+            match events.try_recv() {
+                Ok(_) => lost += 1,
+                Err(broadcast::error::TryRecvError::Lagged(n)) => lost += n,
+                Err(_) => break,
+            }
+        }
+        self.undelivered.fetch_add(lost, Ordering::Relaxed);
+        tracing::warn!(
+            lost,
+            "WebSocket client {why}: {lost} event(s) not sent to it"
+        );
     }
 
     /// The routes. Must be called inside a tokio runtime (the receiver spawns its worker).
@@ -270,38 +309,52 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
     // Subscribe before the snapshot so that nothing falls between the two.
     let mut events = dashboard.events.subscribe();
     let mut closing = dashboard.closing.subscribe();
-    for json in dashboard.active.snapshot() {
-        if !send(&mut socket, json).await {
-            return;
+    let limit = dashboard.send_timeout;
+    // A client that takes no frame for `limit` is dropped without a Close (it would not take
+    // that either): the event on its way and those queued for it are lost to it. One that
+    // left loses nothing.
+    let give_up = |failed: Failed, events: &mut broadcast::Receiver<Event>, on_its_way: u64| {
+        if let Failed::Stuck = failed {
+            let why = format!("took no frame for {limit:?}; dropping it");
+            dashboard.lost(events, on_its_way, &why);
+        }
+    };
+    for message in dashboard.active.snapshot().into_iter().filter_map(text) {
+        if let Err(failed) = send(&mut socket, message, limit).await {
+            return give_up(failed, &mut events, 0);
         }
     }
-    let mut ping = interval(PING_INTERVAL);
+    // The first ping after a quiet interval, not at once: a client that has stopped reading
+    // would answer it later, and a Pong sent to a connection already dropped resets it,
+    // discarding the frames still in the kernel on their way to the client.
+    let mut ping = interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     while !*closing.borrow_and_update() {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => {
-                    if !send(&mut socket, event.json().clone()).await {
-                        return;
+                    let Some(message) = text(event.json().clone()) else { continue };
+                    if let Err(failed) = send(&mut socket, message, limit).await {
+                        return give_up(failed, &mut events, 1);
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Its view now has a hole: close, so that it reconnects and starts
                     // again from the firing alerts (the page does so by itself).
-                    tracing::warn!(missed, "WebSocket client fell behind; closing it so that it resyncs");
+                    dashboard.lost(&mut events, missed, "fell behind; closing it so that it resyncs");
                     let close = CloseFrame {
                         code: close_code::AGAIN,
                         reason: Utf8Bytes::from_static("fell behind the events: reconnect"),
                     };
-                    return close_with(socket, Some(close)).await;
+                    return close_with(socket, Some(close), limit).await;
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) => {
                     // Reading on sends the Close that answers it.
-                    let _ = timeout(SEND_TIMEOUT, socket.recv()).await;
+                    let _ = timeout(limit, socket.recv()).await;
                     return;
                 }
                 Some(Err(_)) | None => return,
@@ -312,26 +365,26 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
                     tracing::debug!("WebSocket client went quiet; closing");
                     return;
                 }
-                if !matches!(timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
-                    return;
+                if let Err(failed) = send(&mut socket, Message::Ping(Default::default()), limit).await {
+                    return give_up(failed, &mut events, 0);
                 }
             },
             _ = closing.changed() => break,
         }
     }
-    close_with(socket, None).await;
+    close_with(socket, None, limit).await;
 }
 
-/// Sends a Close and waits (at most [`SEND_TIMEOUT`]) for the client's: closing
-/// the connection before that could reset it under frames still unread.
-async fn close_with(mut socket: WebSocket, frame: Option<CloseFrame>) {
-    if !matches!(
-        timeout(SEND_TIMEOUT, socket.send(Message::Close(frame))).await,
-        Ok(Ok(()))
-    ) {
+/// Sends a Close and waits (at most `limit`) for the client's: closing the
+/// connection before that could reset it under frames still unread.
+async fn close_with(mut socket: WebSocket, frame: Option<CloseFrame>, limit: Duration) {
+    if send(&mut socket, Message::Close(frame), limit)
+        .await
+        .is_err()
+    {
         return;
     }
-    let _ = timeout(SEND_TIMEOUT, async {
+    let _ = timeout(limit, async {
         while let Some(Ok(message)) = socket.recv().await {
             if matches!(message, Message::Close(_)) {
                 break;
@@ -341,13 +394,25 @@ async fn close_with(mut socket: WebSocket, frame: Option<CloseFrame>) {
     .await;
 }
 
-/// Sends one event as a text frame; `false` if the client is gone or stuck.
-async fn send(socket: &mut WebSocket, json: bytes::Bytes) -> bool {
-    let Ok(text) = Utf8Bytes::try_from(json) else {
-        return true; // Events are serde_json output, so this does not happen; skip it anyway.
-    };
-    matches!(
-        timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await,
-        Ok(Ok(()))
-    )
+/// An event's JSON as a text frame. Events are serde_json output, so `None`
+/// (not UTF-8) does not happen; such an event would be skipped.
+fn text(json: bytes::Bytes) -> Option<Message> {
+    Utf8Bytes::try_from(json).ok().map(Message::Text)
+}
+
+/// Why a frame did not reach a client.
+enum Failed {
+    /// The connection is closed or broken: the client left.
+    Gone,
+    /// The frame was not taken in time: the client stopped reading.
+    Stuck,
+}
+
+/// Sends one frame, waiting at most `limit`.
+async fn send(socket: &mut WebSocket, message: Message, limit: Duration) -> Result<(), Failed> {
+    match timeout(limit, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Failed::Gone),
+        Err(_) => Err(Failed::Stuck),
+    }
 }

@@ -56,11 +56,17 @@ async fn main() -> std::io::Result<()> {
     }
     // On the examples' hyper loop: header and body read timeouts, which `axum::serve` lacks.
     let timeouts = common::Timeouts::from_env();
+    let state = dashboard.clone();
     let shutdown = async move {
         common::shutdown_signal().await;
-        dashboard.close_clients();
+        state.close_clients();
     };
-    common::serve(listener, router, timeouts, shutdown).await
+    common::serve(listener, router, timeouts, shutdown).await?;
+    tracing::info!(
+        undelivered = dashboard.undelivered(),
+        "events not sent to WebSocket clients that fell behind or got stuck"
+    );
+    Ok(())
 }
 
 /// The dashboard's routes: through Redis when `REDIS_URL` is set. Exits if Redis is unreachable.
