@@ -654,7 +654,16 @@ impl<'a> Webhook<'a> {
         // hand-written parser reads the common body; serde_json the rest.
         match std::str::from_utf8(body) {
             Ok(text) => crate::parser::parse(text).map_or_else(
-                || serde_json::from_str(text).or_else(|e| parse_tamed(body).ok_or(e)),
+                || {
+                    let hook =
+                        serde_json::from_str(text).or_else(|e| parse_tamed(body).ok_or(e))?;
+                    match too_deep(body) {
+                        Some(at) => Err(de::Error::custom(format_args!(
+                            "recursion limit exceeded at byte {at}"
+                        ))),
+                        None => Ok(hook),
+                    }
+                },
                 Ok,
             ),
             Err(e) => serde_json::from_slice::<Webhook<'_>>(body).and_then(|_| {
@@ -761,6 +770,42 @@ pub(crate) fn tame(body: &[u8]) -> Option<Vec<u8>> {
         }
     }
     tamed
+}
+
+/// How deep JSON values may nest: as deep as serde_json builds them.
+pub(crate) const MAX_DEPTH: usize = 127;
+
+/// The offset of the first `[` or `{` nested deeper than [`MAX_DEPTH`] in
+/// `body`, read as JSON up to there, or `None`. serde_json stops at that depth
+/// ("recursion limit exceeded") where it builds values, not where it skips
+/// them (unknown fields); [`Webhook::from_slice`] and the 422 walk refuse it
+/// everywhere.
+pub(crate) fn too_deep(body: &[u8]) -> Option<usize> {
+    let (mut depth, mut i) = (0, 0);
+    while let Some(&b) = body.get(i) {
+        match b {
+            b'"' => {
+                // To the closing quote, over escaped characters.
+                i += 1;
+                while let Some(&c) = body.get(i) {
+                    if c == b'"' {
+                        break;
+                    }
+                    i += if c == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth -= usize::from(depth > 0),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The hand-written parser alone, without serde_json behind it, for the fuzz

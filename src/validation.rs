@@ -10,9 +10,14 @@
 //! [`IgnoredAny`], same nesting depth), so a body is rejected by one exactly
 //! when it is rejected by the other. Rows are listed in the model's field
 //! order at each level, alerts by index, label entries in body order; every
-//! occurrence of a repeated key is checked. A body that is not JSON at all
-//! gets a single `value_error.jsondecode` row at `["body", <byte offset>]`; a
-//! number too large for an `f64` (`1e400`) is JSON, and gets its field's row.
+//! occurrence of a repeated key is checked (the last one counts, but each must
+//! be valid). A body that is not JSON at all gets a single
+//! `value_error.jsondecode` row at `["body", <byte offset>]`: the byte at
+//! fault, or the end of the body when it ends too early, with the same line
+//! and column (from 1) in its message. Values nested more than 127 deep are
+//! not JSON here, wherever they are (serde_json's limit, which it applies only
+//! to the values it builds). A number too large for an `f64` (`1e400`) is
+//! JSON, and gets its field's row.
 //!
 //! ```
 //! use alertmanager_webhook::validation::parse;
@@ -37,7 +42,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 
 use crate::payload::{
-    ALERT_FIELDS, Status, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339, tame,
+    ALERT_FIELDS, Status, Str, WEBHOOK_FIELDS, Webhook, next_field, parse_rfc3339, tame, too_deep,
 };
 
 /// The most problems one 422 answer lists.
@@ -368,13 +373,23 @@ pub(crate) fn collect(body: &[u8]) -> Vec<ValidationError> {
         Some(tamed) => walk(&tamed),
         None => Err(e),
     });
-    let rows = walked.unwrap_or_else(|e| vec![decode_error(body, &e)]);
+    let mut rows = walked.unwrap_or_else(|e| vec![decode_error(body, &e)]);
+    // Nesting deeper than serde_json builds is refused in skipped values too,
+    // unless a syntax error comes first.
+    if let Some(at) = too_deep(body).filter(|&at| !syntax_error_by(&rows, at)) {
+        rows = vec![json_error_at(body, at, "recursion limit exceeded")];
+    }
     // JSON text is UTF-8 (RFC 8259). serde_json checks the strings it keeps,
     // not those it skips, so a bad byte in an unknown field gets here too: the
     // body is not JSON, unless a syntax error came first.
     match std::str::from_utf8(body) {
         Err(e) if !syntax_error_by(&rows, e.valid_up_to()) => {
-            vec![utf8_error(body, e.valid_up_to())]
+            // Worded as serde_json words it in the strings it keeps.
+            vec![json_error_at(
+                body,
+                e.valid_up_to(),
+                "invalid unicode code point",
+            )]
         }
         _ => rows,
     }
@@ -418,8 +433,9 @@ fn syntax_error_by(rows: &[ValidationError], offset: usize) -> bool {
     row.kind == JSON_DECODE && matches!(row.loc[..], [_, LocItem::Index(at)] if at <= offset)
 }
 
-/// The row for a byte that is not UTF-8, worded as serde_json words it in the strings it keeps.
-fn utf8_error(body: &[u8], offset: usize) -> ValidationError {
+/// The `value_error.jsondecode` row for `what` at byte `offset` of `body`,
+/// placed as serde_json places its errors: line from 1, column in bytes from 1.
+fn json_error_at(body: &[u8], offset: usize, what: &str) -> ValidationError {
     let before = &body[..offset];
     let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
     let column = offset
@@ -430,9 +446,7 @@ fn utf8_error(body: &[u8], offset: usize) -> ValidationError {
         + 1;
     ValidationError {
         loc: vec![LocItem::body(), LocItem::Index(offset)],
-        msg: Cow::Owned(format!(
-            "invalid unicode code point at line {line} column {column}"
-        )),
+        msg: Cow::Owned(format!("{what} at line {line} column {column}")),
         kind: JSON_DECODE,
     }
 }
@@ -450,20 +464,35 @@ pub fn __fuzz_collect(body: &[u8]) -> Vec<ValidationError> {
     collect(body)
 }
 
-/// The single row for a body the JSON deserializer itself rejects.
+/// The single row for a body the JSON deserializer itself rejects, at the
+/// byte where the JSON goes wrong.
 fn decode_error(body: &[u8], e: &serde_json::Error) -> ValidationError {
+    let full = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let Some(what) = full.strip_suffix(&position).filter(|_| e.line() > 0) else {
+        return ValidationError {
+            loc: vec![LocItem::body(), LocItem::Index(0)],
+            msg: Cow::Owned(cap(&full).to_owned()),
+            kind: JSON_DECODE,
+        };
+    };
     // serde_json counts lines from 1 and columns in bytes from 1 (0 = before the line's first byte).
     let line_start: usize = body
         .split(|&b| b == b'\n')
-        .take(e.line().saturating_sub(1))
+        .take(e.line() - 1)
         .map(|line| line.len() + 1)
         .sum();
-    let offset = (line_start + e.column().saturating_sub(1)).min(body.len());
-    ValidationError {
-        loc: vec![LocItem::body(), LocItem::Index(offset)],
-        msg: Cow::Owned(json_message(e)),
-        kind: JSON_DECODE,
+    let mut at = (line_start + e.column().saturating_sub(1)).min(body.len());
+    // Its column names the last byte read at the end of the input, and the
+    // byte before a control character in a string it skips: move to the byte
+    // at fault (the end, the control character), as Python's `json` does.
+    let control = |i: usize| body.get(i).is_some_and(|&b| b < 0x20);
+    if e.is_eof() {
+        at = body.len();
+    } else if what.starts_with("control character") && !control(at) && control(at + 1) {
+        at += 1;
     }
+    json_error_at(body, at, cap(what))
 }
 
 /// serde_json's message with any echoed input cut to [`MAX_ECHO`] characters.
@@ -712,6 +741,7 @@ fn walk_object<'de, A: MapAccess<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::MAX_DEPTH;
     use proptest::prelude::*;
 
     const VALID: &str = r#"{"receiver":"r","status":"firing","groupKey":"g","alerts":[
@@ -1044,8 +1074,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_skipped_like_the_typed_parse() {
-        // Unknown values are skipped unchecked: no depth limit, no surrogate or range check.
-        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        // Unknown values are skipped unchecked, but for their depth: no surrogate or range check.
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
         let mut body = VALID
             .replacen('{', &format!(r#"{{"x":{deep},"#), 1)
             .into_bytes();
@@ -1173,9 +1203,20 @@ mod tests {
 
     #[test]
     fn not_json_is_one_decode_row_with_a_byte_offset() {
-        decode(b"", 0, "EOF while parsing a value at line 1 column 0");
-        decode(b" \n\t ", 3, "EOF while parsing a value at line 2 column 2");
+        // At the byte at fault, or at the end of the input for an early end, with
+        // the same position in the message (as Python's `json` places its errors).
+        decode(b"", 0, "EOF while parsing a value at line 1 column 1");
+        decode(b" \n\t ", 4, "EOF while parsing a value at line 2 column 3");
+        decode(b"{", 1, "EOF while parsing an object at line 1 column 2");
+        decode(b"{\"a\":", 5, "EOF while parsing a value at line 1 column 6");
+        decode(b"nul", 3, "EOF while parsing a value at line 1 column 4");
         decode(b"{\"a\":\n  tru}", 11, "expected ident at line 2 column 6");
+        // A control character in a string, skipped or kept: at the character.
+        let control = "control character (\\u0000-\\u001F) found while parsing a string";
+        decode(b"{\"a\":\"xy\tz\"}", 8, &format!("{control} at line 1 column 9"));
+        decode(b"{\"a\":\"\x01\"}", 6, &format!("{control} at line 1 column 7"));
+        let body = b"{\"receiver\":\"xy\tz\"}";
+        decode(body, 15, &format!("{control} at line 1 column 16"));
         let trailing = format!("{VALID}\n  x");
         decode(
             trailing.as_bytes(),
@@ -1211,15 +1252,12 @@ mod tests {
                 assert_eq!(got[0].2, JSON_DECODE);
                 assert!(got[0].1.starts_with("recursion limit exceeded"), "{got:?}");
             }
-            // A list where an object belongs is skipped like an unknown value.
+            // A list where an object belongs is skipped like an unknown value, and
+            // refused as deeply: in every place the same depth is too deep.
             let body = String::from_utf8(set("/commonLabels", "0")).unwrap();
             let got = rows(body.replacen(":0", &format!(":{value}"), 1).as_bytes());
-            let want = if value == &open {
-                JSON_DECODE
-            } else {
-                "type_error.dict"
-            };
-            assert_eq!((got.len(), got[0].2), (1, want), "{got:?}");
+            assert_eq!((got.len(), got[0].2), (1, JSON_DECODE), "{got:?}");
+            assert!(got[0].1.starts_with("recursion limit exceeded"), "{got:?}");
             let label = format!(r#"{{"commonLabels":{{"a":{value}}}}}"#);
             assert!(
                 rows(label.as_bytes())[0]
@@ -1227,13 +1265,17 @@ mod tests {
                     .starts_with("recursion limit exceeded")
             );
         }
-        // Unknown field: skipped without a limit, so only the missing end fails.
-        let body = format!(r#"{{"x":{open}"#);
-        let got = rows(body.as_bytes());
-        assert_eq!((got.len(), got[0].2), (1, JSON_DECODE));
-        assert!(got[0].1.starts_with("EOF while parsing"));
+        // Unknown field, the body itself: serde_json skips them without a limit, but
+        // the 128th level is refused there too, at its bracket, before a later error.
+        for body in [format!(r#"{{"x":{open}"#), closed.clone()] {
+            let at = body.find("[[").unwrap() + MAX_DEPTH - usize::from(body.starts_with('{'));
+            let msg = format!("recursion limit exceeded at line 1 column {}", at + 1);
+            decode(body.as_bytes(), at, &msg);
+        }
+        // 127 levels are JSON.
+        let fits = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         check(
-            closed.as_bytes(),
+            fits.as_bytes(),
             r#"["body"]"#,
             ("type_error.dict", LIST_BODY_HINT),
         );
@@ -1351,7 +1393,7 @@ mod tests {
         let decode = parse(b"{").unwrap_err();
         assert_eq!(
             &decode.to_json()[..],
-            br#"{"detail":[{"loc":["body",0],"msg":"EOF while parsing an object at line 1 column 1","type":"value_error.jsondecode"}]}"#
+            br#"{"detail":[{"loc":["body",1],"msg":"EOF while parsing an object at line 1 column 2","type":"value_error.jsondecode"}]}"#
         );
         assert_eq!(
             err.to_string().lines().take(3).collect::<Vec<_>>(),

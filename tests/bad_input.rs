@@ -286,9 +286,9 @@ fn cases() -> Vec<Case> {
         1,
     ));
 
-    // 100 000-deep nesting: a known field stops at serde_json's depth limit, at the
-    // bracket that opens the 128th container counting the enclosing objects;
-    // unknown values and a body that is not an object are skipped without a limit.
+    // 100 000-deep nesting: refused everywhere at serde_json's depth limit, at the
+    // bracket that opens the 128th container counting the enclosing objects: in known
+    // fields, in unknown ones (which serde_json skips without a limit) and as the body.
     let (open, close) = ("[".repeat(100_000), "]".repeat(100_000));
     let (body, start) = with_raw("/receiver", format!("{open}{close}").as_bytes());
     cases.push(decode("100 000-deep receiver", body, start + 127 - 1));
@@ -297,20 +297,14 @@ fn cases() -> Vec<Case> {
         format!("{open}{close}").as_bytes(),
     );
     cases.push(decode("100 000-deep label value", body, start + 127 - 2));
-    cases.push(decode("100 000 open brackets", open.clone(), 99_999));
-    cases.push(case(
-        "100 000-deep list body",
-        format!("{open}{close}"),
-        json!(["body"]),
-        1,
-    ));
+    cases.push(decode("100 000 open brackets", open.clone(), 127));
+    cases.push(decode("100 000-deep list body", format!("{open}{close}"), 127));
     let objects = format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
-    cases.push(case(
-        "100 000-deep unknown fields",
-        objects,
-        loc("/groupKey"),
-        4,
-    ));
+    cases.push(decode("100 000-deep unknown fields", objects, 127 * 5));
+    let mut body = FIXTURE.to_vec();
+    let start = find(&body, b"\"fingerprint\"");
+    body.splice(start..start, format!(r#""x":{open}{close},"#).bytes());
+    cases.push(decode("100 000-deep unknown field in an alert", body, start + 4 + 127 - 3));
 
     // A 1 MB string: never echoed back.
     let mega = format!("\"{}\"", "x".repeat(1 << 20));
@@ -338,7 +332,7 @@ fn cases() -> Vec<Case> {
     cases.push(decode(
         "1 MB unterminated string",
         unterminated.clone(),
-        unterminated.len() - 1,
+        unterminated.len(),
     ));
 
     // 100 000 labels, and 100 000 alerts.
@@ -372,15 +366,16 @@ fn cases() -> Vec<Case> {
 
     // Empty and blank bodies.
     cases.push(decode("empty body", "", 0));
-    cases.push(decode("spaces", "   ", 2));
-    cases.push(decode("mixed whitespace", " \r\n\t\n ", 5));
+    // An early end is placed at the end.
+    cases.push(decode("spaces", "   ", 3));
+    cases.push(decode("mixed whitespace", " \r\n\t\n ", 6));
 
     // Sent one byte per frame.
     let (bad_utf8, bad_at) = with_raw("/receiver", b"\"\xff\"");
     for mut c in [
         case("null status", with("/status", "null"), loc("/status"), 1),
         decode("invalid UTF-8", bad_utf8, bad_at + 1),
-        decode("cut", &FIXTURE[..100], 99),
+        decode("cut", &FIXTURE[..100], 100),
     ] {
         c.name = format!("one byte per frame: {}", c.name);
         c.via = Via::BytePerFrame;
@@ -472,7 +467,7 @@ fn truncations() -> Vec<Case> {
             in_string = !in_string;
         }
         if structural {
-            cases.push(decode(format!("cut after byte {i}"), &FIXTURE[..=i], i));
+            cases.push(decode(format!("cut after byte {i}"), &FIXTURE[..=i], i + 1));
         }
     }
     cases
@@ -698,7 +693,7 @@ async fn a_content_length_smaller_than_the_body_cuts_it() {
         .expect("an answer");
     assert_eq!(answer.status, 422);
     let answer = answer.json();
-    assert_eq!(answer["detail"][0]["loc"], json!(["body", 99]));
+    assert_eq!(answer["detail"][0]["loc"], json!(["body", 100]));
     // The remaining bytes are not a request: hyper answers 400 (no JSON: the
     // service never sees it) and closes.
     let rest = within("the close", read_to_close(&mut reader)).await;
