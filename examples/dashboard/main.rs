@@ -11,6 +11,9 @@
 //! - `GET /ws`: a WebSocket that first sends the alerts firing now, then every
 //!   `infrastructure_alert` event, one JSON text frame each. A handshake whose `Origin` is
 //!   not this server's (another site's page in the same browser) is refused with 403.
+//!   A client more than 4096 events behind is closed (1013, reconnect: the page does), and
+//!   one that takes no frame for 10 s is dropped; either way a WARN line says how many events
+//!   it did not get, and their total is logged at shutdown.
 //! - `POST /api/webhooks/alerts`: the receiver. With `WEBHOOK_BEARER_TOKEN` set it requires
 //!   `Authorization: Bearer <token>` (an empty token is refused at startup); the page and the
 //!   WebSocket stay open.
