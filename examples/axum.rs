@@ -20,7 +20,9 @@ use http::StatusCode;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
-    let receiver = common::guarded(AlertReceiver::builder().sink(common::debug_sink()).build());
+    let receiver = AlertReceiver::builder().sink(common::debug_sink()).build();
+    let drained = receiver.clone();
+    let receiver = common::guarded(receiver);
     let app = Router::new()
         .route_service(common::PATH, receiver)
         .route("/healthz", get(|| async { "ok" }))
@@ -32,5 +34,7 @@ async fn main() -> std::io::Result<()> {
     let listener = common::listen().await;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
     let timeouts = common::Timeouts::from_env();
-    common::serve(listener, app, timeouts, common::shutdown_signal()).await
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await?;
+    common::drain(&drained).await;
+    Ok(())
 }

@@ -89,15 +89,7 @@ async fn main() -> std::io::Result<()> {
     // The server loop, with the header and body read timeouts, is in `common::serve`.
     let timeouts = common::Timeouts::from_env();
     common::serve(listener, app, timeouts, common::shutdown_signal()).await?;
-    let s = stats.stats();
-    tracing::info!(
-        delivered = s.delivered,
-        dropped = s.dropped,
-        queued = s.queued,
-        failed = s.failed,
-        duplicates = s.duplicates,
-        "receiver stats at shutdown"
-    );
+    common::drain(&stats).await;
     Ok(())
 }
 

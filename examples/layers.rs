@@ -142,10 +142,12 @@ async fn main() -> std::io::Result<()> {
         .body_limit(limits.body)
         .sink(common::debug_sink())
         .build();
-    let app = app(receiver, common::bearer_from_env(), &limits);
+    let app = app(receiver.clone(), common::bearer_from_env(), &limits);
     let listener = common::listen().await;
     tracing::info!(addr = %listener.local_addr()?, path = common::PATH, "receiver listening");
     // On the examples' hyper loop: header and body read timeouts, which `axum::serve` lacks.
     let timeouts = common::Timeouts::from_env();
-    common::serve(listener, app, timeouts, common::shutdown_signal()).await
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await?;
+    common::drain(&receiver).await;
+    Ok(())
 }

@@ -78,7 +78,9 @@ where
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let _logs = common::init_tracing();
-    let receiver = common::guarded(AlertReceiver::builder().sink(common::debug_sink()).build());
+    let receiver = AlertReceiver::builder().sink(common::debug_sink()).build();
+    let drained = receiver.clone();
+    let receiver = common::guarded(receiver);
     // The path exactly: `warp::path!` would also take a trailing slash.
     let alerts = warp::path::full()
         .and_then(|path: FullPath| async move {
@@ -114,7 +116,9 @@ async fn main() -> std::io::Result<()> {
     // `warp::serve` has no header or body read timeout: the filter runs on the
     // examples' hyper loop instead, as a tower service.
     let timeouts = common::Timeouts::from_env();
-    common::serve(listener, app, timeouts, common::shutdown_signal()).await
+    common::serve(listener, app, timeouts, common::shutdown_signal()).await?;
+    common::drain(&drained).await;
+    Ok(())
 }
 
 /// The JSON 404 of every example, as a warp reply.

@@ -142,13 +142,25 @@ impl Queue {
     }
 
     /// Nothing is waiting or being delivered: an event handed over now keeps its order.
-    fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         let state = self.lock();
         state.events.is_empty() && !state.busy
     }
 
     pub(crate) fn len(&self) -> usize {
         self.lock().events.len()
+    }
+
+    /// Empties the queue; returns how many events it held.
+    pub(crate) fn clear(&self) -> usize {
+        let queued = {
+            let mut state = self.lock();
+            let queued = state.events.len();
+            state.events.clear();
+            queued
+        };
+        metrics::queued(-(queued as isize));
+        queued
     }
 
     pub(crate) fn close(&self) {
@@ -298,16 +310,11 @@ struct LeftBehind<'a>(&'a DeliveryWorker);
 
 impl Drop for LeftBehind<'_> {
     fn drop(&mut self) {
-        let (queued, in_flight) = {
-            let mut state = self.0.queue.lock();
-            let queued = state.events.len();
-            state.events.clear();
-            (queued, std::mem::take(&mut state.busy))
-        };
+        let queued = self.0.queue.clear();
+        let in_flight = std::mem::take(&mut self.0.queue.lock().busy);
         if queued == 0 && !in_flight {
             return;
         }
-        metrics::queued(-(queued as isize));
         self.0.counters.dropped(queued);
         self.0.counters.failed(usize::from(in_flight));
         tracing::warn!(target: TARGET, queued, in_flight,

@@ -173,6 +173,39 @@ impl AlertReceiver {
         }
     }
 
+    /// Waits until the sink has been handed every queued event, at most
+    /// `limit`, and returns the counters then. For a graceful shutdown: once
+    /// the server has answered its last request, so that no alert it answered
+    /// 200 for is lost with the process. Events still queued after `limit`
+    /// are dropped, counted in [`Stats::dropped`] and logged at WARN; one that
+    /// the sink is still taking is left to it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// let receiver = alertmanager_webhook::AlertReceiver::builder().build();
+    /// let stats = receiver.drain(Duration::from_secs(5)).await;
+    /// assert_eq!(stats.queued, 0);
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn drain(&self, limit: Duration) -> Stats {
+        if let Some(queue) = &self.inner.queue {
+            let deadline = tokio::time::Instant::now() + limit;
+            // A few checks a second: this runs once, at shutdown.
+            while !queue.is_idle() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let dropped = queue.clear();
+            if dropped > 0 {
+                self.inner.counters.dropped(dropped);
+                tracing::warn!(target: TARGET, dropped,
+                    "the sink did not take every queued event within {limit:?}: {dropped} event(s) lost");
+            }
+        }
+        self.stats()
+    }
+
     /// What the receiver does with a parsed notification (log, events, send,
     /// summary), without the body read and the parse. For `benches/handler.rs`
     /// (T3 measured directly); not a public API.

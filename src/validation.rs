@@ -1208,13 +1208,25 @@ mod tests {
         decode(b"", 0, "EOF while parsing a value at line 1 column 1");
         decode(b" \n\t ", 4, "EOF while parsing a value at line 2 column 3");
         decode(b"{", 1, "EOF while parsing an object at line 1 column 2");
-        decode(b"{\"a\":", 5, "EOF while parsing a value at line 1 column 6");
+        decode(
+            b"{\"a\":",
+            5,
+            "EOF while parsing a value at line 1 column 6",
+        );
         decode(b"nul", 3, "EOF while parsing a value at line 1 column 4");
         decode(b"{\"a\":\n  tru}", 11, "expected ident at line 2 column 6");
         // A control character in a string, skipped or kept: at the character.
         let control = "control character (\\u0000-\\u001F) found while parsing a string";
-        decode(b"{\"a\":\"xy\tz\"}", 8, &format!("{control} at line 1 column 9"));
-        decode(b"{\"a\":\"\x01\"}", 6, &format!("{control} at line 1 column 7"));
+        decode(
+            b"{\"a\":\"xy\tz\"}",
+            8,
+            &format!("{control} at line 1 column 9"),
+        );
+        decode(
+            b"{\"a\":\"\x01\"}",
+            6,
+            &format!("{control} at line 1 column 7"),
+        );
         let body = b"{\"receiver\":\"xy\tz\"}";
         decode(body, 15, &format!("{control} at line 1 column 16"));
         let trailing = format!("{VALID}\n  x");

@@ -298,13 +298,21 @@ fn cases() -> Vec<Case> {
     );
     cases.push(decode("100 000-deep label value", body, start + 127 - 2));
     cases.push(decode("100 000 open brackets", open.clone(), 127));
-    cases.push(decode("100 000-deep list body", format!("{open}{close}"), 127));
+    cases.push(decode(
+        "100 000-deep list body",
+        format!("{open}{close}"),
+        127,
+    ));
     let objects = format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
     cases.push(decode("100 000-deep unknown fields", objects, 127 * 5));
     let mut body = FIXTURE.to_vec();
     let start = find(&body, b"\"fingerprint\"");
     body.splice(start..start, format!(r#""x":{open}{close},"#).bytes());
-    cases.push(decode("100 000-deep unknown field in an alert", body, start + 4 + 127 - 3));
+    cases.push(decode(
+        "100 000-deep unknown field in an alert",
+        body,
+        start + 4 + 127 - 3,
+    ));
 
     // A 1 MB string: never echoed back.
     let mega = format!("\"{}\"", "x".repeat(1 << 20));

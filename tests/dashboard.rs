@@ -12,7 +12,8 @@ use std::time::Duration;
 use alertmanager_webhook::auth::Auth;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::time::{Instant, timeout_at};
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 /// How long to wait for something that should happen promptly (a deadline, not an assertion).
@@ -473,6 +474,76 @@ fn a_client_that_falls_behind_is_closed_and_does_not_hold_up_the_others() {
     });
 }
 
+/// A WebSocket client with a small receive buffer that the server forwards events to (it
+/// has answered a ping), and that reads nothing until the test reads from it.
+async fn reading_nothing(addr: SocketAddr) -> WebSocketStream<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4 << 10).expect("SO_RCVBUF");
+    let stream = socket.connect(addr).await.expect("connect");
+    let (mut client, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
+        .await
+        .expect("WebSocket handshake");
+    client
+        .send(Message::Ping(b"sync"[..].into()))
+        .await
+        .expect("ping");
+    let first = timeout(PATIENCE, client.next()).await.expect("the pong");
+    assert!(matches!(first, Some(Ok(Message::Pong(_)))), "{first:?}");
+    client
+}
+
+/// Posts `load(n)` and checks the 200.
+async fn post_load(addr: SocketAddr, n: usize) {
+    let load = load(n);
+    let (status, _) = tokio::task::spawn_blocking(move || {
+        http(addr, "POST", app::WEBHOOK_PATH, &[], Some(load.as_bytes()))
+    })
+    .await
+    .expect("post");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn at_shutdown_a_client_gets_what_is_queued_for_it_then_a_close() {
+    // Small buffers (as below): most of the events are still queued when the close comes.
+    let server = Server::serve(app::Dashboard::new(None), Some(16 << 10));
+    let (addr, sent) = (server.addr, 300);
+    server.runtime.block_on(async {
+        let mut client = reading_nothing(addr).await;
+        post_load(addr, sent).await;
+        let dashboard = server.dashboard.clone();
+        let closed = tokio::spawn(async move { dashboard.close_clients_within(PATIENCE).await });
+        let mut got = 0;
+        loop {
+            match timeout(PATIENCE, client.next()).await.expect("a frame") {
+                Some(Ok(Message::Text(text))) => {
+                    let event: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+                    assert_eq!(event["data"]["fingerprint"], format!("load{got}"));
+                    got += 1;
+                }
+                Some(Ok(Message::Close(_))) => break,
+                other => panic!("unexpected {other:?} after {got} events"),
+            }
+        }
+        assert_eq!(
+            got, sent,
+            "every event queued for the client, then the Close"
+        );
+        // Reading on answers the Close, which the server waits for.
+        assert!(
+            timeout(PATIENCE, client.next())
+                .await
+                .expect("the end")
+                .is_none()
+        );
+        timeout(PATIENCE, closed)
+            .await
+            .expect("the wait ends")
+            .expect("task");
+        assert_eq!(server.dashboard.undelivered(), 0);
+    });
+}
+
 #[test]
 fn a_client_that_stops_reading_is_dropped_and_what_it_missed_is_counted() {
     // Small kernel buffers on both sides, so that a client that reads nothing holds up
@@ -482,28 +553,10 @@ fn a_client_that_stops_reading_is_dropped_and_what_it_missed_is_counted() {
     let server = Server::serve(dashboard, Some(16 << 10));
     let (addr, sent) = (server.addr, 300);
     server.runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-        socket.set_recv_buffer_size(4 << 10).expect("SO_RCVBUF");
-        let stream = socket.connect(addr).await.expect("connect");
-        let (mut stuck, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
-            .await
-            .expect("WebSocket handshake");
-        // The answer to this ping means the server forwards events to the client.
-        stuck
-            .send(Message::Ping(b"sync"[..].into()))
-            .await
-            .expect("ping");
+        let mut stuck = reading_nothing(addr).await;
         let deadline = Instant::now() + PATIENCE;
-        let first = timeout_at(deadline, stuck.next()).await.expect("the pong");
-        assert!(matches!(first, Some(Ok(Message::Pong(_)))), "{first:?}");
-        // The client now reads nothing. The post is answered at once all the same.
-        let load = load(sent);
-        let (status, _) = tokio::task::spawn_blocking(move || {
-            http(addr, "POST", app::WEBHOOK_PATH, &[], Some(load.as_bytes()))
-        })
-        .await
-        .expect("post");
-        assert_eq!(status, 200);
+        // The post is answered at once all the same.
+        post_load(addr, sent).await;
         assert_eq!(
             server.dashboard.undelivered(),
             0,

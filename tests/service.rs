@@ -585,6 +585,30 @@ async fn a_stalled_sink_does_not_delay_the_answer_and_the_queue_stays_bounded() 
     answer.await.expect("answers never wait for the sink");
     let stats = receiver.stats();
     assert_eq!((stats.queued, stats.dropped, stats.delivered), (4, 8, 0));
+    // At shutdown the queue cannot drain: what is left is counted as dropped.
+    let stats = receiver.drain(Duration::from_millis(50)).await;
+    assert_eq!((stats.queued, stats.dropped, stats.delivered), (0, 12, 0));
+}
+
+#[tokio::test]
+async fn drain_waits_until_the_sink_has_every_queued_event() {
+    /// Takes each event after 20 ms.
+    struct Slow(Arc<Mutex<usize>>);
+    impl Sink for Slow {
+        async fn send(&self, _: Event) -> Result<(), SinkError> {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            *self.0.lock().unwrap() += 1;
+            Ok(())
+        }
+    }
+    let taken = Arc::new(Mutex::new(0));
+    let receiver = AlertReceiver::builder().sink(Slow(taken.clone())).build();
+    for _ in 0..3 {
+        assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
+    }
+    let stats = receiver.drain(Duration::from_secs(30)).await;
+    assert_eq!((stats.queued, stats.dropped, stats.delivered), (0, 0, 9));
+    assert_eq!(*taken.lock().unwrap(), 9);
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use alertmanager_webhook::AlertReceiver;
 use alertmanager_webhook::auth::{Auth, RequireAuth};
 use alertmanager_webhook::log::TARGET;
 use alertmanager_webhook::sink::{Sink, sink_fn};
@@ -211,6 +212,21 @@ pub fn debug_sink() -> impl Sink {
         tracing::debug!(json = %String::from_utf8_lossy(event.json()), "event");
         Ok(())
     })
+}
+
+/// After the server's graceful shutdown (its last request answered): waits, at most 5 s, for
+/// the sink to take every event still queued, then logs the delivery counters. Without it,
+/// events queued for a slow sink would end with the process, after their alerts got a 200.
+pub async fn drain(receiver: &AlertReceiver) {
+    let s = receiver.drain(Duration::from_secs(5)).await;
+    tracing::info!(
+        delivered = s.delivered,
+        dropped = s.dropped,
+        queued = s.queued,
+        failed = s.failed,
+        duplicates = s.duplicates,
+        "receiver stats at shutdown"
+    );
 }
 
 /// `service` behind the `WEBHOOK_BEARER_TOKEN` check when that variable is set.

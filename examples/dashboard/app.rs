@@ -3,8 +3,8 @@
 //!
 //! Kept apart from `main.rs` so that tests can serve it in-process.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alertmanager_webhook::active::ActiveAlerts;
@@ -56,6 +56,8 @@ pub struct Dashboard {
     send_timeout: Duration,
     /// Events that connected clients did not get: they fell behind or got stuck.
     undelivered: Arc<AtomicU64>,
+    /// The receiver the routes were last built with, to drain at shutdown.
+    receiver: Arc<Mutex<Option<AlertReceiver>>>,
 }
 
 impl Dashboard {
@@ -73,6 +75,7 @@ impl Dashboard {
             closing: Arc::new(watch::channel(false).0),
             send_timeout: SEND_TIMEOUT,
             undelivered: Arc::default(),
+            receiver: Arc::default(),
         }
     }
 
@@ -134,6 +137,7 @@ impl Dashboard {
         #[cfg(feature = "metrics")]
         let prometheus = prometheus();
         let receiver = AlertReceiver::builder().sink(sink).build();
+        *self.receiver.lock().unwrap_or_else(|e| e.into_inner()) = Some(receiver.clone());
         let receiver = ServiceBuilder::new()
             .option_layer(self.auth.clone().map(Auth::layer))
             .service(receiver);
@@ -154,9 +158,35 @@ impl Dashboard {
             })
     }
 
-    /// Asks every WebSocket client to close (for a graceful shutdown).
+    /// Asks every WebSocket client to close: each is sent what is queued for it first.
     pub fn close_clients(&self) {
         self.closing.send_replace(true);
+    }
+
+    /// The receiver of the routes, to drain at shutdown before the clients are closed.
+    #[allow(dead_code)] // Unused where a test includes this file without `main.rs`.
+    pub fn receiver(&self) -> Option<AlertReceiver> {
+        self.receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// For a graceful shutdown, once the server has answered its last request and the
+    /// receiver has been drained: closes every WebSocket client after sending it what is
+    /// queued for it, and waits for them, at most `limit`. Events that clients still open
+    /// then did not get are counted (once each) and logged.
+    #[allow(dead_code)] // Unused where a test includes this file without `main.rs`.
+    pub async fn close_clients_within(&self, limit: Duration) {
+        self.close_clients();
+        if timeout(limit, self.closing.closed()).await.is_err() {
+            let left = self.events.len() as u64;
+            self.undelivered.fetch_add(left, Ordering::Relaxed);
+            tracing::warn!(
+                left,
+                "WebSocket clients still open after {limit:?}: {left} event(s) not sent to them"
+            );
+        }
     }
 }
 
@@ -334,8 +364,7 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => {
-                    let Some(message) = text(event.json().clone()) else { continue };
-                    if let Err(failed) = send(&mut socket, message, limit).await {
+                    if let Err(failed) = forward(&mut socket, &event, limit).await {
                         return give_up(failed, &mut events, 1);
                     }
                 }
@@ -372,6 +401,21 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
             _ = closing.changed() => break,
         }
     }
+    // Closing: the server has answered its last request, so what is queued is all there is.
+    loop {
+        match events.try_recv() {
+            Ok(event) => {
+                if let Err(failed) = forward(&mut socket, &event, limit).await {
+                    return give_up(failed, &mut events, 1);
+                }
+            }
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                dashboard.lost(&mut events, missed, "fell behind at shutdown");
+                break;
+            }
+            Err(_) => break,
+        }
+    }
     close_with(socket, None, limit).await;
 }
 
@@ -398,6 +442,14 @@ async fn close_with(mut socket: WebSocket, frame: Option<CloseFrame>, limit: Dur
 /// (not UTF-8) does not happen; such an event would be skipped.
 fn text(json: bytes::Bytes) -> Option<Message> {
     Utf8Bytes::try_from(json).ok().map(Message::Text)
+}
+
+/// Sends one event as a text frame.
+async fn forward(socket: &mut WebSocket, event: &Event, limit: Duration) -> Result<(), Failed> {
+    match text(event.json().clone()) {
+        Some(message) => send(socket, message, limit).await,
+        None => Ok(()),
+    }
 }
 
 /// Why a frame did not reach a client.

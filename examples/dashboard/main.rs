@@ -34,6 +34,8 @@
 //! cargo run --features redis --example dashboard -- 127.0.0.1:8002   # the same Redis
 //! ```
 
+use std::time::Duration;
+
 mod app;
 #[path = "../common/mod.rs"]
 mod common;
@@ -59,12 +61,13 @@ async fn main() -> std::io::Result<()> {
     }
     // On the examples' hyper loop: header and body read timeouts, which `axum::serve` lacks.
     let timeouts = common::Timeouts::from_env();
-    let state = dashboard.clone();
-    let shutdown = async move {
-        common::shutdown_signal().await;
-        state.close_clients();
-    };
-    common::serve(listener, router, timeouts, shutdown).await?;
+    common::serve(listener, router, timeouts, common::shutdown_signal()).await?;
+    // Every request is answered: hand the sink what is queued, then send the WebSocket clients
+    // what is queued for them, and close them. No alert answered 200 goes unmentioned.
+    if let Some(receiver) = dashboard.receiver() {
+        common::drain(&receiver).await;
+    }
+    dashboard.close_clients_within(Duration::from_secs(5)).await;
     tracing::info!(
         undelivered = dashboard.undelivered(),
         "events not sent to WebSocket clients that fell behind or got stuck"
