@@ -87,16 +87,16 @@
 //!
 //! # When Redis is down
 //!
-//! The sink holds one multiplexed connection (`redis::aio::ConnectionManager`),
-//! which reconnects in the background with exponential backoff (from 1 s,
-//! doubling to 2 s between attempts, plus jitter). Every send is bounded by the sink's
+//! The sink holds one multiplexed connection (`redis::aio::ConnectionManager`).
+//! A send that finds it broken starts one new connection attempt and sends once
+//! more, on the new connection; so once Redis is back, the first send succeeds
+//! without restarting anything (a retried send may publish an event twice: at
+//! least once, as above). Every send, retry included, is bounded by the sink's
 //! [`timeout`](RedisSinkBuilder::timeout) (1 s by default), so a down or
 //! unreachable Redis makes sends fail instead of hang. In the receiver's default
 //! queued mode such events are counted as `failed` and logged, and the answer is
 //! still 200; in [acknowledged](crate::Builder::acknowledged) mode the answer is
-//! 503 with `Retry-After`, so Alertmanager retries. Once Redis is back, sends
-//! succeed again without restarting anything (the first send after a long
-//! outage may still fail: it is the one that starts the new connection).
+//! 503 with `Retry-After`, so Alertmanager retries.
 //! A connection that goes silent without closing (a half-open TCP connection:
 //! a dropped NAT entry, a vanished host) never fails, so the manager never
 //! replaces it: after a send times out, the sink connects anew in the
@@ -204,12 +204,14 @@ async fn connection_manager(
         client.get_multiplexed_async_connection_with_config(&once),
     )
     .await?;
+    // One attempt per reconnect, started by the send that finds the connection
+    // broken: a send never waits on a reconnect that sleeps between attempts
+    // (it would outlast the send's timeout, and fail the first send after Redis
+    // is back).
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(timeout)
         .set_response_timeout(response_timeout)
-        .set_number_of_retries(2)
-        .set_factor(2)
-        .set_max_delay(2000);
+        .set_number_of_retries(0);
     bounded(
         timeout * 4,
         ConnectionManager::new_with_config(client, config),
@@ -467,10 +469,17 @@ impl RedisSink {
 impl Sink for RedisSink {
     async fn send(&self, event: Event) -> Result<(), SinkError> {
         let inner = &*self.0;
-        let sent = tokio::time::timeout(
-            inner.timeout,
-            inner.publish(event.json(), event.dedup_key()),
-        )
+        let publish = || inner.publish(event.json(), event.dedup_key());
+        let sent = tokio::time::timeout(inner.timeout, async {
+            match publish().await {
+                // The connection broke while Redis was away, or the last attempt to
+                // reconnect failed: that error starts one new attempt; send once more, on it.
+                Err(error) if error.is_io_error() || error.is_connection_dropped() => {
+                    publish().await
+                }
+                done => done,
+            }
+        })
         .await;
         let published = match sent {
             Ok(Ok(published)) => published,
