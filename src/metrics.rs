@@ -50,7 +50,9 @@ pub const VALIDATION_FAILURES_TOTAL: &str = "alertmanager_webhook_validation_fai
 pub const AUTH_FAILURES_TOTAL: &str = "alertmanager_webhook_auth_failures_total";
 /// Requests refused with 413.
 pub const BODY_TOO_LARGE_TOTAL: &str = "alertmanager_webhook_body_too_large_total";
-/// Alerts suppressed by [`Dedup`](crate::Dedup).
+/// Alerts suppressed by the receiver's [`Dedup`](crate::Dedup). The cross-replica
+/// deduplication of `redis::RedisSink` is counted by the sink (`RedisSink::duplicates`),
+/// and its events as delivered: they did reach Redis, through another replica.
 pub const DUPLICATES_TOTAL: &str = "alertmanager_webhook_duplicates_total";
 /// Events the sink accepted.
 pub const EVENTS_DELIVERED_TOTAL: &str = "alertmanager_webhook_events_delivered_total";
@@ -93,7 +95,10 @@ pub fn describe() {
         describe_counter!(VALIDATION_FAILURES_TOTAL, "Notifications refused with 422.");
         describe_counter!(AUTH_FAILURES_TOTAL, "Requests refused with 401.");
         describe_counter!(BODY_TOO_LARGE_TOTAL, "Requests refused with 413.");
-        describe_counter!(DUPLICATES_TOTAL, "Alerts suppressed as duplicates.");
+        describe_counter!(
+            DUPLICATES_TOTAL,
+            "Alerts suppressed as duplicates by the receiver's Dedup."
+        );
         describe_counter!(EVENTS_DELIVERED_TOTAL, "Events the sink accepted.");
         describe_counter!(EVENTS_DROPPED_TOTAL, "Events never handed to a sink.");
         describe_counter!(EVENTS_FAILED_TOTAL, "Events the sink did not accept.");

@@ -119,7 +119,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::Either;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
-use redis::streams::{StreamReadOptions, StreamReadReply};
+use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError, Script, Value};
 
 use crate::Event;
@@ -570,6 +570,44 @@ impl fmt::Debug for RedisSubscriberBuilder {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// Every event that the stream `key` of the Redis at `url` still holds, oldest
+/// first (about [`RedisSinkBuilder::stream`]'s `maxlen` at most), within
+/// `timeout` for connecting and again for reading. For a replica that restarts:
+/// its consumer group hands it only what it missed, and this is what was there
+/// before (the dashboard example rebuilds the alerts firing now from it).
+///
+/// ```no_run
+/// # async fn f() -> Result<(), alertmanager_webhook::sink::BoxError> {
+/// use std::time::Duration;
+/// let url = "redis://127.0.0.1:6379/";
+/// let events = alertmanager_webhook::redis::stream_history(url, "alerts", Duration::from_secs(1)).await?;
+/// # Ok(()) }
+/// ```
+pub async fn stream_history(
+    url: &str,
+    key: &str,
+    timeout: Duration,
+) -> Result<Vec<Event>, BoxError> {
+    let client = Client::open(url)?;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(timeout)
+        .set_response_timeout(timeout);
+    let mut conn = bounded(
+        timeout,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await?;
+    let reply: StreamRangeReply = bounded(timeout, conn.xrange_all(key)).await?;
+    Ok(reply
+        .ids
+        .into_iter()
+        .filter_map(|mut entry| match entry.map.remove(FIELD) {
+            Some(Value::BulkString(json)) => Event::from_json(json).ok(),
+            _ => None,
+        })
+        .collect())
 }
 
 impl RedisSubscriber {

@@ -549,6 +549,9 @@ impl Dashboard {
     async fn start(url: &str, group: Option<&str>) -> Dashboard {
         let dashboard = app::Dashboard::new(None);
         let (sink, subscriber) = app::redis::connect(url, group).await.unwrap();
+        if group.is_some() {
+            dashboard.recall(url).await.unwrap();
+        }
         let router = dashboard.router_through_redis(sink.clone(), subscriber);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -572,17 +575,28 @@ impl Dashboard {
     /// A WebSocket client, once the server forwards events to it: the server reads
     /// (and so answers a ping) only after it subscribed and sent the firing alerts.
     async fn client(&self) -> WsClient {
+        let (client, snapshot) = self.client_and_snapshot().await;
+        assert_eq!(
+            snapshot,
+            [] as [String; 0],
+            "a fresh dashboard has no firing alert"
+        );
+        client
+    }
+
+    /// A WebSocket client, and the firing alerts it got first.
+    async fn client_and_snapshot(&self) -> (WsClient, Vec<String>) {
         use futures_util::SinkExt;
         let url = format!("ws://{}/ws", self.addr);
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         ws.send(Message::Ping(b"sync"[..].into())).await.unwrap();
         let mut client = WsClient(ws);
-        assert_eq!(
-            client.frame().await,
-            None,
-            "a fresh dashboard has no firing alert"
-        );
-        client
+        let mut snapshot = Vec::new();
+        while let Some(json) = client.frame().await {
+            snapshot.push(json);
+        }
+        snapshot.sort();
+        (client, snapshot)
     }
 }
 
@@ -638,6 +652,43 @@ async fn websocket_a_to_b(group: [Option<&str>; 2]) {
         client_of_b.until("end").await,
         expected_json(&[&notification])
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_stream_a_restarted_replica_shows_the_alerts_firing_before() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let a = Dashboard::start(&redis.url(), Some("a")).await;
+    let mut client = a.client().await;
+    assert_eq!(a.post(&fixture("13-")).await, 200);
+    assert_eq!(a.post(&body(&["end"])).await, 200);
+    client.until("end").await;
+    // The same replica, restarted: its page starts with what was firing.
+    drop((client, a));
+    let a = Dashboard::start(&redis.url(), Some("a")).await;
+    let (_client, snapshot) = a.client_and_snapshot().await;
+    let fingerprints: Vec<String> = snapshot
+        .iter()
+        .map(|json| {
+            serde_json::from_str::<serde_json::Value>(json).unwrap()["data"]["fingerprint"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut expected: Vec<String> = Webhook::from_slice(&fixture("13-"))
+        .unwrap()
+        .alerts
+        .iter()
+        .filter(|alert| alert.status == alertmanager_webhook::payload::Status::Firing)
+        .map(|alert| alert.fingerprint.to_string())
+        .chain(["end".to_owned()])
+        .collect();
+    expected.sort();
+    let mut got = fingerprints;
+    got.sort();
+    assert_eq!(got, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

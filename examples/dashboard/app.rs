@@ -224,7 +224,7 @@ fn scrape(handle: &PrometheusHandle) -> Response {
 pub mod redis {
     use std::time::Duration;
 
-    use alertmanager_webhook::redis::{RedisSink, RedisSubscriber};
+    use alertmanager_webhook::redis::{RedisSink, RedisSubscriber, stream_history};
     use alertmanager_webhook::sink::BoxError;
     use axum::Router;
 
@@ -259,6 +259,18 @@ pub mod redis {
     }
 
     impl Dashboard {
+        /// In stream mode, before [`router_through_redis`](Self::router_through_redis): the
+        /// alerts firing now, as the stream still has them, so that a restarted replica's page
+        /// starts with them too (its consumer group then hands it only what it missed).
+        /// Returns how many events it read.
+        pub async fn recall(&self, url: &str) -> Result<usize, BoxError> {
+            let events = stream_history(url, CHANNEL, Duration::from_secs(5)).await?;
+            for event in &events {
+                self.active.record(event);
+            }
+            Ok(events.len())
+        }
+
         /// The routes, with the receiver publishing to Redis through `sink` and `subscriber`
         /// (spawned here) feeding this dashboard. Must be called inside a tokio runtime.
         pub fn router_through_redis(&self, sink: RedisSink, subscriber: RedisSubscriber) -> Router {

@@ -84,6 +84,14 @@ async fn router(dashboard: &app::Dashboard) -> axum::Router {
     let group = env("REDIS_GROUP");
     match app::redis::connect(&url, group.as_deref()).await {
         Ok((sink, subscriber)) => {
+            if group.is_some() {
+                match dashboard.recall(&url).await {
+                    Ok(events) => tracing::info!(events, "firing alerts recalled from the stream"),
+                    Err(error) => {
+                        tracing::warn!(%error, "could not read the stream: the page starts empty")
+                    }
+                }
+            }
             tracing::info!(
                 channel = app::redis::CHANNEL,
                 group,
