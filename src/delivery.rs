@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
+use tracing::field::display;
+
 use crate::Event;
-use crate::log::TARGET;
+use crate::log::{Escaped, TARGET};
 use crate::metrics;
 #[cfg(feature = "tokio")]
 use crate::sink::SinkFuture;
@@ -69,13 +71,17 @@ impl Counters {
         metrics::failed(n);
     }
 
-    /// Counts one delivery's outcome; a failure is logged, since that event is lost.
-    fn record(&self, outcome: Result<(), SinkError>) {
+    /// Counts one delivery's outcome; a failure is logged, since that event is
+    /// lost, with the alert's fingerprint and status when `event` is known.
+    fn record(&self, outcome: Result<(), SinkError>, event: Option<&Event>) {
         match outcome {
             Ok(()) => self.delivered(1),
             Err(error) => {
                 self.failed(1);
-                tracing::warn!(target: TARGET, %error, "sink failed to take an event; it is not retried");
+                let field = |f: fn(&Event) -> &str| event.map(|e| display(Escaped(f(e))));
+                tracing::warn!(target: TARGET, %error, fingerprint = field(Event::fingerprint),
+                    status = field(|e| e.status().as_str()),
+                    "sink failed to take an event; it is not retried");
             }
         }
     }
@@ -298,7 +304,10 @@ impl DeliveryWorker {
     pub async fn run(self) {
         let _settles = LeftBehind(&self);
         while let Some(event) = self.queue.next().await {
-            self.counters.record(send(&*self.sink, event).await);
+            // A second handle on the same bytes, to name the alert if it is lost.
+            let named = event.clone();
+            self.counters
+                .record(send(&*self.sink, event).await, Some(&named));
         }
     }
 }
@@ -335,9 +344,9 @@ pub(crate) fn dispatch(
     if queue.is_idle() {
         for event in events.by_ref() {
             match catch_unwind(AssertUnwindSafe(|| sink.try_send_dyn(event))) {
-                Ok(Ok(outcome)) => counters.record(outcome),
+                Ok(Ok(outcome)) => counters.record(outcome, None),
                 Ok(Err(event)) => return queue.push(std::iter::once(event).chain(events)),
-                Err(_) => counters.record(Err(SinkError::new("the sink panicked"))),
+                Err(_) => counters.record(Err(SinkError::new("the sink panicked")), None),
             }
         }
     }

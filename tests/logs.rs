@@ -3,7 +3,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use alertmanager_webhook::AlertReceiver;
+use std::time::Duration;
+
+use alertmanager_webhook::sink::{Sink, SinkError};
+use alertmanager_webhook::{AlertReceiver, Event};
 use bytes::Bytes;
 use http_body_util::Full;
 use tower::ServiceExt;
@@ -21,8 +24,8 @@ impl Write for Captured {
     }
 }
 
-/// Posts `body` and returns the receiver's log lines as `LEVEL message fields`.
-fn logs_of(body: &str) -> Vec<String> {
+/// The log lines of what `run` does on a current-thread runtime, as `LEVEL message fields`.
+fn logs_of_run<F: std::future::Future<Output = ()>>(run: impl FnOnce() -> F) -> Vec<String> {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -37,20 +40,51 @@ fn logs_of(body: &str) -> Vec<String> {
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(async {
-            let request = http::Request::post("/")
-                .body(Full::new(Bytes::from(body.to_owned())))
-                .unwrap();
-            let response = AlertReceiver::builder()
-                .build()
-                .oneshot(request)
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-        });
+        rt.block_on(run());
     });
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     text.lines().map(|l| l.trim_start().to_owned()).collect()
+}
+
+/// Posts `body` to `receiver` and checks the 200.
+async fn post(receiver: &AlertReceiver, body: &str) {
+    let request = http::Request::post("/")
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap();
+    let response = receiver.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// Posts `body` and returns the receiver's log lines as `LEVEL message fields`.
+fn logs_of(body: &str) -> Vec<String> {
+    logs_of_run(|| async { post(&AlertReceiver::builder().build(), body).await })
+}
+
+#[test]
+fn an_event_the_sink_loses_is_logged_with_its_alert() {
+    /// Refuses every event, asynchronously: events go through the queue.
+    struct Down;
+    impl Sink for Down {
+        async fn send(&self, _: Event) -> Result<(), SinkError> {
+            Err(SinkError::new("down"))
+        }
+    }
+    let logs = logs_of_run(|| async {
+        let receiver = AlertReceiver::builder().sink(Down).build();
+        post(
+            &receiver,
+            &hook(&[&alert("firing", r#""alertname":"A""#, "")], 0),
+        )
+        .await;
+        assert_eq!(receiver.drain(Duration::from_secs(10)).await.failed, 1);
+    });
+    assert_eq!(
+        logs.last().map(String::as_str),
+        Some(
+            "WARN sink failed to take an event; it is not retried error=down fingerprint=fp1 status=firing"
+        ),
+        "{logs:#?}"
+    );
 }
 
 fn hook(alerts: &[&str], truncated: u32) -> String {
