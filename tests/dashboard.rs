@@ -186,8 +186,7 @@ fn dechunk(mut input: &[u8]) -> Vec<u8> {
     }
 }
 
-type Client =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Client = WebSocketStream<tokio::net::TcpStream>;
 
 /// Connects a WebSocket client and returns once the server is forwarding events to it,
 /// together with the frames it sent first (the firing alerts).
@@ -201,16 +200,25 @@ async fn connect(addr: SocketAddr) -> (Client, Vec<Value>) {
     }
 }
 
-/// Connects and reads the snapshot (up to the answer to a sync ping); the Close
-/// code if the server closes first.
-async fn try_connect(addr: SocketAddr) -> Result<(Client, Vec<Value>), u16> {
-    let (mut client, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+/// Connects `socket` to the dashboard's WebSocket and sends a ping: the server reads, and so
+/// answers it, only once it has subscribed and sent the firing alerts.
+async fn handshake(addr: SocketAddr, socket: tokio::net::TcpSocket) -> Client {
+    let stream = socket.connect(addr).await.expect("connect");
+    let (mut client, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
         .await
         .expect("WebSocket handshake");
     client
         .send(Message::Ping(b"sync"[..].into()))
         .await
         .expect("ping");
+    client
+}
+
+/// Connects and reads the snapshot (up to the answer to a sync ping); the Close
+/// code if the server closes first.
+async fn try_connect(addr: SocketAddr) -> Result<(Client, Vec<Value>), u16> {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    let mut client = handshake(addr, socket).await;
     let mut snapshot = Vec::new();
     let deadline = Instant::now() + PATIENCE;
     loop {
@@ -476,17 +484,10 @@ fn a_client_that_falls_behind_is_closed_and_does_not_hold_up_the_others() {
 
 /// A WebSocket client with a small receive buffer that the server forwards events to (it
 /// has answered a ping), and that reads nothing until the test reads from it.
-async fn reading_nothing(addr: SocketAddr) -> WebSocketStream<tokio::net::TcpStream> {
+async fn reading_nothing(addr: SocketAddr) -> Client {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4 << 10).expect("SO_RCVBUF");
-    let stream = socket.connect(addr).await.expect("connect");
-    let (mut client, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
-        .await
-        .expect("WebSocket handshake");
-    client
-        .send(Message::Ping(b"sync"[..].into()))
-        .await
-        .expect("ping");
+    let mut client = handshake(addr, socket).await;
     let first = timeout(PATIENCE, client.next()).await.expect("the pong");
     assert!(matches!(first, Some(Ok(Message::Pong(_)))), "{first:?}");
     client
