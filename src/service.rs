@@ -178,7 +178,7 @@ impl AlertReceiver {
     /// the server has answered its last request, so that no alert it answered
     /// 200 for is lost with the process. Events still queued after `limit`
     /// are dropped, counted in [`Stats::dropped`] and logged at WARN; one that
-    /// the sink is still taking is left to it.
+    /// the sink is still taking is left to it (the WARN says so).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -192,15 +192,17 @@ impl AlertReceiver {
     pub async fn drain(&self, limit: Duration) -> Stats {
         if let Some(queue) = &self.inner.queue {
             let deadline = tokio::time::Instant::now() + limit;
-            // A few checks a second: this runs once, at shutdown.
+            // Checked every 10 ms: this runs once, at shutdown.
             while !queue.is_idle() && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let dropped = queue.clear();
-            if dropped > 0 {
+            // What is left then is the event the sink is still taking.
+            let in_flight = !queue.is_idle();
+            if dropped > 0 || in_flight {
                 self.inner.counters.dropped(dropped);
-                tracing::warn!(target: TARGET, dropped,
-                    "the sink did not take every queued event within {limit:?}: {dropped} event(s) lost");
+                tracing::warn!(target: TARGET, dropped, in_flight,
+                    "the sink did not take every queued event within {limit:?}: {dropped} event(s) dropped");
             }
         }
         self.stats()
