@@ -62,7 +62,7 @@ for sink in broadcast stalled; do
     accepted=$(grep -c '\[ALERT \(FIRING\|RESOLVED\)\]' "$log" || true)
     delivered=$(stat delivered); dropped=$(stat dropped); queued=$(stat queued); failed=$(stat failed)
     # The stalled sink holds one event in flight besides the queue.
-    in_flight=$([ "$sink" = stalled ] && echo 1 || echo 0)
+    in_flight=$(stat in_flight)
     sum=$((delivered + dropped + queued + failed + in_flight))
     ok=$([ "$sum" -eq "$accepted" ] && echo "yes ($sum)" || echo "NO: $sum vs $accepted")
     statuses=$(sed -n 's/^STATUS code=\([^ ]*\) count=\([0-9]*\)/\1: \2/p' "$OUT/$sink.wrk" | grep -v ': 0$' | paste -sd, -)

@@ -34,6 +34,7 @@ pub(crate) struct Counters {
 /// let receiver = alertmanager_webhook::AlertReceiver::builder().build();
 /// let stats = receiver.stats();
 /// assert_eq!((stats.delivered, stats.dropped, stats.failed, stats.queued), (0, 0, 0, 0));
+/// assert_eq!(stats.in_flight, 0);
 /// # }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,6 +53,8 @@ pub struct Stats {
     pub duplicates: u64,
     /// Events waiting in the queue now.
     pub queued: usize,
+    /// Events the sink is taking from the queue now: 0 or 1.
+    pub in_flight: usize,
 }
 
 /// Each bumps its counter and the matching [`metrics`](crate::metrics) counter.
@@ -145,6 +148,11 @@ impl Queue {
             w.wake();
         }
         lost
+    }
+
+    /// The worker is delivering an event.
+    pub(crate) fn busy(&self) -> bool {
+        self.lock().busy
     }
 
     /// Nothing is waiting or being delivered: an event handed over now keeps its order.

@@ -170,6 +170,11 @@ impl AlertReceiver {
             failed: load(&c.failed),
             duplicates: load(&c.duplicates),
             queued: self.inner.queue.as_ref().map_or(0, |q| q.len()),
+            in_flight: self
+                .inner
+                .queue
+                .as_ref()
+                .map_or(0, |q| usize::from(q.busy())),
         }
     }
 
@@ -178,7 +183,7 @@ impl AlertReceiver {
     /// the server has answered its last request, so that no alert it answered
     /// 200 for is lost with the process. Events still queued after `limit`
     /// are dropped, counted in [`Stats::dropped`] and logged at WARN; one that
-    /// the sink is still taking is left to it (the WARN says so).
+    /// the sink is still taking is left to it ([`Stats::in_flight`]).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -197,8 +202,7 @@ impl AlertReceiver {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let dropped = queue.clear();
-            // What is left then is the event the sink is still taking.
-            let in_flight = !queue.is_idle();
+            let in_flight = queue.busy();
             if dropped > 0 || in_flight {
                 self.inner.counters.dropped(dropped);
                 tracing::warn!(target: TARGET, dropped, in_flight,

@@ -505,6 +505,41 @@ async fn post_load(addr: SocketAddr, n: usize) {
 }
 
 #[test]
+fn what_a_client_closed_for_falling_behind_did_not_get_is_counted_up_to_its_close() {
+    // 64 events per client: a client that reads nothing for a while falls behind.
+    let server = Server::serve(app::Dashboard::with_capacity(None, 64), Some(16 << 10));
+    let addr = server.addr;
+    server.runtime.block_on(async {
+        let mut client = reading_nothing(addr).await;
+        post_load(addr, 300).await;
+        let mut got = 0;
+        loop {
+            match timeout(PATIENCE, client.next()).await.expect("a frame") {
+                Some(Ok(Message::Text(_))) => got += 1,
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    break assert_eq!(u16::from(frame.code), 1013);
+                }
+                other => panic!("unexpected {other:?} after {got} events"),
+            }
+        }
+        // Sent while the server waits for the client's answer to its Close: missed too.
+        post_load(addr, 20).await;
+        assert!(
+            timeout(PATIENCE, client.next())
+                .await
+                .expect("the end")
+                .is_none()
+        );
+        let deadline = Instant::now() + PATIENCE;
+        while server.dashboard.undelivered() == 0 {
+            assert!(Instant::now() < deadline, "never counted");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(got + server.dashboard.undelivered(), 320, "got {got}");
+    });
+}
+
+#[test]
 fn at_shutdown_a_client_gets_what_is_queued_for_it_then_a_close() {
     // Small buffers (as below): most of the events are still queued when the close comes.
     let server = Server::serve(app::Dashboard::new(None), Some(16 << 10));

@@ -585,9 +585,11 @@ async fn a_stalled_sink_does_not_delay_the_answer_and_the_queue_stays_bounded() 
     answer.await.expect("answers never wait for the sink");
     let stats = receiver.stats();
     assert_eq!((stats.queued, stats.dropped, stats.delivered), (4, 8, 0));
-    // At shutdown the queue cannot drain: what is left is counted as dropped.
+    // At shutdown the queue cannot drain: what is left is counted as dropped, and the
+    // event the sink holds is shown as in flight.
     let stats = receiver.drain(Duration::from_millis(50)).await;
     assert_eq!((stats.queued, stats.dropped, stats.delivered), (0, 12, 0));
+    assert_eq!(stats.in_flight, 1);
 }
 
 #[tokio::test]

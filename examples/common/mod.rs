@@ -223,6 +223,7 @@ pub async fn drain(receiver: &AlertReceiver) {
         delivered = s.delivered,
         dropped = s.dropped,
         queued = s.queued,
+        in_flight = s.in_flight,
         failed = s.failed,
         duplicates = s.duplicates,
         "receiver stats at shutdown"

@@ -383,12 +383,13 @@ async fn client(mut socket: WebSocket, dashboard: Dashboard) {
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Its view now has a hole: close, so that it reconnects and starts
                     // again from the firing alerts (the page does so by itself).
-                    dashboard.lost(&mut events, missed, "fell behind; closing it so that it resyncs");
                     let close = CloseFrame {
                         code: close_code::AGAIN,
                         reason: Utf8Bytes::from_static("fell behind the events: reconnect"),
                     };
-                    return close_with(socket, Some(close), limit).await;
+                    close_with(socket, Some(close), limit).await;
+                    // Counted once it is closed: what it missed, and all that came since.
+                    return dashboard.lost(&mut events, missed, "fell behind; closed it so that it resyncs");
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
