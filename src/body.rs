@@ -46,7 +46,7 @@ pub(crate) fn too_large<B: From<Bytes>>(limit: usize) -> Response<B> {
 const TOO_LARGE: &str = "Request body too large";
 
 /// A 413 answer with `text`, counted.
-fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
+pub(crate) fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
     crate::metrics::body_too_large();
     json(StatusCode::PAYLOAD_TOO_LARGE, detail_json(text))
 }

@@ -2,7 +2,10 @@
 //!
 //! An alert is a duplicate when an alert with the same (`fingerprint`,
 //! `status`, `startsAt`, `endsAt`) was accepted less than the TTL ago. The
-//! cache holds at most `capacity` keys; the oldest go first.
+//! cache holds at most `capacity` keys; the oldest go first. A key holds the
+//! fingerprint as sent (Alertmanager's are 16 hex digits), twice: a sender of
+//! long fingerprints can make the cache take up to about `capacity` × 2 ×
+//! the body limit, so size `capacity` to the memory you can give it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};

@@ -294,6 +294,11 @@ impl EventWriter {
         }
     }
 
+    /// The bytes every event repeats: the escaped receiver and the closing braces.
+    pub(crate) fn repeated_len(&self) -> usize {
+        self.tail.len()
+    }
+
     /// The event of `alert`, one of the hook's alerts, with its [`Fields`].
     pub(crate) fn event(&mut self, alert: &Alert<'_>, fields: &Fields<'_>) -> Event {
         // Each value, and whether it may need escaping.

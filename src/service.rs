@@ -131,6 +131,11 @@ impl fmt::Debug for Builder {
 /// The default body limit: 4 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 4 << 20;
 
+/// The events of one notification may take this many times the body limit:
+/// enough for the smallest alerts (an event is about 250 bytes besides its
+/// values), far short of what a long receiver repeated in every event takes.
+const EVENTS_PER_BODY: usize = 4;
+
 /// The default capacity of the delivery queue, in events.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 
@@ -528,6 +533,20 @@ impl Inner {
             .sink
             .as_ref()
             .map(|_| EventWriter::new(hook, true, hook.alerts.len()));
+        // Every event repeats the receiver: a long one in many alerts would take far more
+        // memory than the body (64 KiB × 12,000 alerts: 750 MiB from a 0.9 MB body).
+        let repeated = writer.as_ref().map_or(0, |w| w.repeated_len());
+        let events_limit = self.body_limit.saturating_mul(EVENTS_PER_BODY);
+        if repeated.saturating_mul(hook.alerts.len()) > events_limit {
+            tracing::warn!(target: TARGET, alerts = hook.alerts.len(), receiver_bytes = hook.receiver.len(),
+                "notification refused: its events would repeat the receiver past {events_limit} bytes");
+            let mut text = b"Payload Too Large: the receiver, repeated in the event of each alert, would take more than ".to_vec();
+            response::push_u64(&mut text, events_limit as u64);
+            text.extend_from_slice(b" bytes");
+            return Processed::Answer(body::payload_too_large(
+                std::str::from_utf8(&text).unwrap_or("Payload Too Large"),
+            ));
+        }
         let mut claimed = Vec::new();
         let mut duplicates = 0;
         for alert in &hook.alerts {

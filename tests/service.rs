@@ -593,6 +593,31 @@ async fn a_stalled_sink_does_not_delay_the_answer_and_the_queue_stays_bounded() 
 }
 
 #[tokio::test]
+async fn a_long_receiver_in_many_alerts_is_refused_before_its_events_are_built() {
+    let sink = TestSink::default();
+    let receiver = AlertReceiver::builder()
+        .sink(sink.clone())
+        .body_limit(1 << 20)
+        .build();
+    let body = |alerts: usize| {
+        let alert = r#"{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}"#;
+        let alerts = vec![alert; alerts].join(",");
+        let name = "r".repeat(64 << 10);
+        format!(r#"{{"groupKey":"g","status":"firing","receiver":"{name}","alerts":[{alerts}]}}"#)
+    };
+    // 64 KiB in each of 100 events: over 4 times the 1 MiB body limit, from a 71 kB body.
+    let (status, _, text) = send(&receiver, post(body(100))).await;
+    assert_eq!(status, 413, "{text}");
+    assert_eq!(
+        text,
+        r#"{"detail":"Payload Too Large: the receiver, repeated in the event of each alert, would take more than 4194304 bytes"}"#
+    );
+    // 10 events: 640 kB, accepted.
+    assert_eq!(send(&receiver, post(body(10))).await.0, 200);
+    eventually("10 events", || sink.events.lock().unwrap().len() == 10).await;
+}
+
+#[tokio::test]
 async fn drain_waits_until_the_sink_has_every_queued_event() {
     /// Takes each event after 20 ms.
     struct Slow(Arc<Mutex<usize>>);
