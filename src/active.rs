@@ -1,4 +1,4 @@
-//! A small, bounded store of the alerts that are firing now.
+//! A small store of the alerts that are firing now, bounded in alerts and in bytes.
 //!
 //! A sink can keep an [`ActiveAlerts`] up to date so that a client that connects late (a
 //! dashboard's WebSocket, say) first receives the alerts that are currently firing.
@@ -15,7 +15,9 @@ use crate::payload::Status;
 ///
 /// - A firing notification inserts the alert, or replaces its JSON and makes it the newest.
 /// - A resolved notification removes the alert, also one whose firing was never seen.
-/// - At most `capacity` alerts are kept: when full, the oldest is evicted.
+/// - At most `capacity` alerts are kept, and at most [`max_bytes`](Self::max_bytes) bytes
+///   of JSON and fingerprints (64 MiB unless [`with_max_bytes`](Self::with_max_bytes)
+///   says otherwise): beyond either, the oldest are evicted.
 ///
 /// It is thread-safe (a `std::sync::Mutex` held only for short map updates); share it with an
 /// `Arc`.
@@ -35,8 +37,12 @@ use crate::payload::Status;
 #[derive(Debug)]
 pub struct ActiveAlerts {
     capacity: usize,
+    max_bytes: usize,
     inner: Mutex<Inner>,
 }
+
+/// The default byte bound of an [`ActiveAlerts`]: 64 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -46,6 +52,13 @@ struct Inner {
     alerts: HashMap<String, (u64, Bytes)>,
     /// Sequence number -> fingerprint, oldest first.
     order: BTreeMap<u64, String>,
+    /// What the entries take: each JSON, and each fingerprint twice.
+    bytes: usize,
+}
+
+/// What one entry counts against [`ActiveAlerts::max_bytes`].
+fn size(fingerprint: &str, json: &Bytes) -> usize {
+    2 * fingerprint.len() + json.len()
 }
 
 impl ActiveAlerts {
@@ -59,8 +72,37 @@ impl ActiveAlerts {
     pub fn new(capacity: usize) -> Self {
         ActiveAlerts {
             capacity,
+            max_bytes: DEFAULT_MAX_BYTES,
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    /// The same store, keeping at most `bytes` bytes of event JSON and fingerprints: a
+    /// sender of very large alerts cannot make it hold `capacity` times the body limit.
+    /// An alert larger than that alone is not kept.
+    ///
+    /// ```
+    /// use alertmanager_webhook::active::ActiveAlerts;
+    ///
+    /// let active = ActiveAlerts::new(1000).with_max_bytes(10);
+    /// active.firing("a", "1234".into()); // 2 + 4 bytes
+    /// active.firing("b", "1234".into()); // 12 in all: evicts "a"
+    /// assert_eq!(active.snapshot(), ["1234"]);
+    /// assert_eq!(active.max_bytes(), 10);
+    /// ```
+    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// The most bytes of event JSON and fingerprints kept at once.
+    ///
+    /// ```
+    /// use alertmanager_webhook::active::{ActiveAlerts, DEFAULT_MAX_BYTES};
+    /// assert_eq!(ActiveAlerts::new(3).max_bytes(), DEFAULT_MAX_BYTES);
+    /// ```
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// The most alerts kept at once.
@@ -136,9 +178,11 @@ impl ActiveAlerts {
         let mut inner = self.lock();
         let seq = inner.next;
         inner.next += 1;
+        inner.bytes += size(fingerprint, &json);
         match inner.alerts.get_mut(fingerprint) {
             Some(entry) => {
-                let old = std::mem::replace(entry, (seq, json)).0;
+                let (old, old_json) = std::mem::replace(entry, (seq, json));
+                inner.bytes -= size(fingerprint, &old_json);
                 if let Some(key) = inner.order.remove(&old) {
                     inner.order.insert(seq, key);
                 }
@@ -148,10 +192,12 @@ impl ActiveAlerts {
                 inner.order.insert(seq, fingerprint.to_owned());
             }
         }
-        while inner.alerts.len() > self.capacity {
+        while inner.alerts.len() > self.capacity || inner.bytes > self.max_bytes {
             match inner.order.pop_first() {
                 Some((_, oldest)) => {
-                    inner.alerts.remove(&oldest);
+                    if let Some((_, json)) = inner.alerts.remove(&oldest) {
+                        inner.bytes -= size(&oldest, &json);
+                    }
                 }
                 None => break,
             }
@@ -171,8 +217,9 @@ impl ActiveAlerts {
     pub fn resolved(&self, fingerprint: &str) -> bool {
         let mut inner = self.lock();
         match inner.alerts.remove(fingerprint) {
-            Some((seq, _)) => {
+            Some((seq, json)) => {
                 inner.order.remove(&seq);
+                inner.bytes -= size(fingerprint, &json);
                 true
             }
             None => false,
@@ -228,6 +275,34 @@ impl ActiveAlerts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_count_follows_every_change_and_stays_under_the_bound() {
+        let active = ActiveAlerts::new(50).with_max_bytes(4_000);
+        for i in 0..2_000u32 {
+            let fp = format!("fp{}", i % 70);
+            let json = Bytes::from(vec![b'x'; (i as usize * 37) % 900]);
+            match i % 5 {
+                0 => drop(active.resolved(&fp)),
+                _ => active.firing(&fp, json),
+            }
+            let inner = active.lock();
+            let sum: usize = inner
+                .alerts
+                .iter()
+                .map(|(fp, (_, json))| size(fp, json))
+                .sum();
+            assert_eq!(inner.bytes, sum, "after step {i}");
+            assert!(
+                inner.bytes <= 4_000 && inner.alerts.len() <= 50,
+                "after step {i}"
+            );
+            assert_eq!(inner.order.len(), inner.alerts.len());
+        }
+        // One alert larger than the bound is not kept.
+        active.firing("huge", Bytes::from(vec![b'x'; 5_000]));
+        assert!(!active.snapshot().iter().any(|json| json.len() == 5_000));
+    }
 
     fn fire(active: &ActiveAlerts, fp: &str, json: &'static str) {
         active.update(fp, Status::Firing, Bytes::from_static(json.as_bytes()));

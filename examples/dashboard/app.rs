@@ -34,6 +34,8 @@ pub const WEBHOOK_PATH: &str = "/api/webhooks/alerts";
 const PAGE: &str = include_str!("index.html");
 /// Most firing alerts remembered for clients that connect late.
 const ACTIVE_CAPACITY: usize = 1000;
+/// Most bytes of their events remembered: a few large alerts cannot fill the memory.
+const ACTIVE_BYTES: usize = 16 << 20;
 /// Events buffered per WebSocket client: room for a notification of this many
 /// alerts, whose events come all at once. A client that falls further behind
 /// is closed (1013, try again later) and resyncs when it reconnects.
@@ -70,7 +72,7 @@ impl Dashboard {
     pub fn with_capacity(auth: Option<Auth>, events: usize) -> Self {
         Dashboard {
             events: broadcast::channel(events).0,
-            active: Arc::new(ActiveAlerts::new(ACTIVE_CAPACITY)),
+            active: Arc::new(ActiveAlerts::new(ACTIVE_CAPACITY).with_max_bytes(ACTIVE_BYTES)),
             auth,
             closing: Arc::new(watch::channel(false).0),
             send_timeout: SEND_TIMEOUT,
