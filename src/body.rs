@@ -37,16 +37,22 @@ pub(crate) fn declared_len(headers: &HeaderMap) -> Option<u64> {
 
 /// The 413 answer, naming `limit`, counted.
 pub(crate) fn too_large<B: From<Bytes>>(limit: usize) -> Response<B> {
-    let mut text = b"Request body too large: the limit is ".to_vec();
+    over_limit("Request body too large: the limit is", limit)
+}
+
+/// A 413 answer, counted: `what`, then ` {limit} bytes`.
+pub(crate) fn over_limit<B: From<Bytes>>(what: &str, limit: usize) -> Response<B> {
+    let mut text = what.as_bytes().to_vec();
+    text.push(b' ');
     response::push_u64(&mut text, limit as u64);
     text.extend_from_slice(b" bytes");
-    payload_too_large(std::str::from_utf8(&text).unwrap_or(TOO_LARGE))
+    payload_too_large(std::str::from_utf8(&text).unwrap_or(what))
 }
 
 const TOO_LARGE: &str = "Request body too large";
 
 /// A 413 answer with `text`, counted.
-pub(crate) fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
+fn payload_too_large<B: From<Bytes>>(text: &str) -> Response<B> {
     crate::metrics::body_too_large();
     json(StatusCode::PAYLOAD_TOO_LARGE, detail_json(text))
 }

@@ -540,11 +540,9 @@ impl Inner {
         if repeated.saturating_mul(hook.alerts.len()) > events_limit {
             tracing::warn!(target: TARGET, alerts = hook.alerts.len(), receiver_bytes = hook.receiver.len(),
                 "notification refused: its events would repeat the receiver past {events_limit} bytes");
-            let mut text = b"Payload Too Large: the receiver, repeated in the event of each alert, would take more than ".to_vec();
-            response::push_u64(&mut text, events_limit as u64);
-            text.extend_from_slice(b" bytes");
-            return Processed::Answer(body::payload_too_large(
-                std::str::from_utf8(&text).unwrap_or("Payload Too Large"),
+            return Processed::Answer(body::over_limit(
+                "Payload Too Large: the receiver, repeated in the event of each alert, would take more than",
+                events_limit,
             ));
         }
         let mut claimed = Vec::new();

@@ -668,7 +668,7 @@ async fn dashboard_stream_a_restarted_replica_shows_the_alerts_firing_before() {
     drop((client, a));
     let a = Dashboard::start(&redis.url(), Some("a")).await;
     let (_client, snapshot) = a.client_and_snapshot().await;
-    let fingerprints: Vec<String> = snapshot
+    let mut got: Vec<String> = snapshot
         .iter()
         .map(|json| {
             serde_json::from_str::<serde_json::Value>(json).unwrap()["data"]["fingerprint"]
@@ -686,7 +686,6 @@ async fn dashboard_stream_a_restarted_replica_shows_the_alerts_firing_before() {
         .chain(["end".to_owned()])
         .collect();
     expected.sort();
-    let mut got = fingerprints;
     got.sort();
     assert_eq!(got, expected);
 }
