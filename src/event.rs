@@ -83,6 +83,9 @@ pub(crate) struct Fields<'s> {
     pub(crate) component: Option<&'s Str<'s>>,
     pub(crate) summary: Option<&'s Str<'s>>,
     pub(crate) description: Option<&'s Str<'s>>,
+    /// The index in [`SEVERITIES`] of the event's `severity` (0, `info`, when unknown),
+    /// found once for the event, the log level and the metrics.
+    pub(crate) severity_index: usize,
 }
 
 impl<'s> Fields<'s> {
@@ -103,6 +106,7 @@ impl<'s> Fields<'s> {
                 _ => {}
             }
         }
+        f.severity_index = severity_index(f.severity.map(Str::as_str));
         f
     }
 }
@@ -124,8 +128,25 @@ pub fn severity(label: Option<&str>) -> &'static str {
 
 /// The index in [`SEVERITIES`] of the event's `severity` (0, `info`, when unknown).
 pub(crate) fn severity_index(label: Option<&str>) -> usize {
-    label
-        .and_then(|l| SEVERITIES.iter().position(|s| s.eq_ignore_ascii_case(l)))
+    // Every known name is lower-case letters, so a byte matches one of them,
+    // ignoring ASCII case, exactly when it equals it with bit 5 (0x20) set.
+    // Up to 8 bytes in one `u64`, padded with zeros, which no set byte equals.
+    fn word(bytes: &[u8]) -> u64 {
+        let mut w = [0; 8];
+        w[..bytes.len()].copy_from_slice(bytes);
+        u64::from_le_bytes(w)
+    }
+    let Some(bytes) = label
+        .map(str::as_bytes)
+        .filter(|b| (1..=8).contains(&b.len()))
+    else {
+        return 0;
+    };
+    let case = (crate::swar::ONES * 0x20) & (u64::MAX >> (64 - 8 * bytes.len()));
+    let folded = word(bytes) | case;
+    SEVERITIES
+        .iter()
+        .position(|name| word(name.as_bytes()) == folded)
         .unwrap_or(0)
 }
 
@@ -316,7 +337,7 @@ impl EventWriter {
         let values: [(&str, bool); 8] = [
             text(fields.alertname, "unknown"),
             (alert.status.as_str(), false),
-            (severity(fields.severity.map(Str::as_str)), false),
+            (SEVERITIES[fields.severity_index], false),
             text(fields.component, "unknown"),
             text(fields.summary, ""),
             text(fields.description, ""),
@@ -460,6 +481,43 @@ mod tests {
             },
         })
         .unwrap()
+    }
+
+    #[test]
+    fn severity_index_is_the_known_severity_whatever_its_case() {
+        let naive = |l: &str| SEVERITIES.iter().position(|s| s.eq_ignore_ascii_case(l));
+        let mut labels = vec![String::new(), "crïtical".into(), "hïgh".into()];
+        for name in SEVERITIES.map(str::as_bytes) {
+            // Every mix of cases, every byte changed at each place, one byte more or less.
+            for case in 0..1u32 << name.len() {
+                let mixed = name.iter().enumerate().map(|(i, &b)| {
+                    if case >> i & 1 == 1 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        b
+                    }
+                });
+                labels.push(mixed.map(char::from).collect());
+            }
+            for at in 0..name.len() {
+                for c in 0..=127u8 {
+                    let mut b = name.to_vec();
+                    b[at] = c;
+                    labels.push(String::from_utf8(b).unwrap());
+                }
+            }
+            for extra in [0u8, b' ', b'a', b'A'] {
+                let longer = [name, &[extra]].concat();
+                labels.push(String::from_utf8(longer).unwrap());
+            }
+            labels.push(String::from_utf8(name[..name.len() - 1].to_vec()).unwrap());
+        }
+        for label in &labels {
+            let index = severity_index(Some(label));
+            assert_eq!(index, naive(label).unwrap_or(0), "{label:?}");
+            assert_eq!(severity(Some(label)), SEVERITIES[index]);
+        }
+        assert_eq!(severity_index(None), 0);
     }
 
     #[test]

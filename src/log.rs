@@ -45,15 +45,15 @@ pub const TARGET: &str = "alertmanager_webhook";
 /// assert_eq!(level(Status::Firing, Some("WARNING")), tracing::Level::WARN);
 /// ```
 pub fn level(status: Status, severity: Option<&str>) -> Level {
-    match (status, severity) {
-        (Status::Resolved, _) | (_, None) => Level::INFO,
-        (Status::Firing, Some(s)) if s.eq_ignore_ascii_case("critical") => Level::ERROR,
-        (Status::Firing, Some(s))
-            if s.eq_ignore_ascii_case("warning") || s.eq_ignore_ascii_case("high") =>
-        {
-            Level::WARN
-        }
-        (Status::Firing, Some(_)) => Level::INFO,
+    level_of(status, crate::event::severity_index(severity))
+}
+
+/// The level for an alert whose severity has this index in [`SEVERITIES`](crate::event::SEVERITIES).
+fn level_of(status: Status, severity_index: usize) -> Level {
+    match (status, severity_index) {
+        (Status::Firing, 3) => Level::ERROR,
+        (Status::Firing, 1 | 2) => Level::WARN,
+        _ => Level::INFO,
     }
 }
 
@@ -146,7 +146,7 @@ impl fmt::Debug for Escaped<'_> {
 /// Logs one alert's line.
 pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) {
     let severity = fields.severity.map(Str::as_str);
-    let level = level(alert.status, severity);
+    let level = level_of(alert.status, fields.severity_index);
     if !tracing::level_enabled!(level) {
         return;
     }

@@ -182,18 +182,17 @@ impl Timer {
     }
 }
 
-/// One alert of a valid notification, with its `severity` label (counted as
-/// the event's [`severity`](crate::event::severity): one of the known ones, else `info`).
-pub(crate) fn alert(status: Status, severity: Option<&str>) {
+/// One alert of a valid notification, with the index of the event's
+/// [`severity`](crate::event::severity) in `SEVERITIES` (one of the known ones, else `info`).
+pub(crate) fn alert(status: Status, severity_index: usize) {
     #[cfg(feature = "metrics")]
     {
         let row = match status {
             Status::Firing => 0,
             Status::Resolved => 4,
         };
-        let s = crate::event::severity_index(severity);
         count(
-            &Key::from_static_labels(ALERTS_TOTAL, &ALERT_LABELS[row + s]),
+            &Key::from_static_labels(ALERTS_TOTAL, &ALERT_LABELS[row + severity_index]),
             1,
         );
     }

@@ -549,7 +549,7 @@ impl Inner {
         let mut duplicates = 0;
         for alert in &hook.alerts {
             let fields = Fields::of(alert);
-            metrics::alert(alert.status, fields.severity.map(|s| s.as_str()));
+            metrics::alert(alert.status, fields.severity_index);
             if let Some(cache) = &self.dedup {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
