@@ -11,6 +11,9 @@
 //!   mode with a `BroadcastSink`: parse, validation, one log call per alert (no
 //!   subscriber installed), the event JSON, the send (done by the request itself,
 //!   no task woken) and the summary (T2 = ack ÷ scan, T3 = (ack − parse) ÷ N);
+//! - `paired`: the request as in `ack` less the parse alone, each request
+//!   timed right after a parse of the same body (T3 = paired ÷ N, free of
+//!   the drift between the `ack` and `parse` runs);
 //! - `work`: what `ack` does after the parse (log calls, event JSON, send,
 //!   summary) on the already parsed body: T3 measured directly (work ÷ N),
 //!   not as the difference of two larger timings;
@@ -137,6 +140,31 @@ impl Target<'_> {
         total
     }
 
+    /// T3 paired: times `iters` requests and, just before each, the parse of
+    /// the same body alone; returns the sum of (request − parse). Each
+    /// difference is taken between two runs a moment apart, so a burst of load
+    /// that slows one stretch cancels out, unlike the difference of the `ack`
+    /// and `parse` medians, which are measured seconds apart. The clock's own
+    /// cost is in both terms and cancels too.
+    fn paired(&mut self, clock: &Clock, iters: u64) -> Duration {
+        let (mut requests, mut parses) = (Duration::ZERO, Duration::ZERO);
+        let body = self.body;
+        self.timed(
+            clock,
+            iters,
+            || common::request(body),
+            |rt, receiver, request| {
+                let start = clock.start();
+                black_box(validation::parse(black_box(body)).is_ok());
+                parses += clock.end(start);
+                let start = clock.start();
+                black_box(rt.block_on(receiver.clone().oneshot(request)).is_ok());
+                requests += clock.end(start);
+            },
+        );
+        requests.saturating_sub(parses)
+    }
+
     /// Times `iters` requests; after each, inside the time, waits until the
     /// worker has delivered `wait()` events in all.
     fn requests(&mut self, clock: &Clock, iters: u64, wait: &mut dyn FnMut() -> u64) -> Duration {
@@ -214,6 +242,9 @@ fn handler(c: &mut Criterion<Clock>) {
         });
         group.bench_function("ack", |b| {
             b.iter_custom(|iters| ack.requests(&clock, iters, &mut || 0))
+        });
+        group.bench_function("paired", |b| {
+            b.iter_custom(|iters| ack.paired(&clock, iters))
         });
         group.bench_function("work", |b| {
             b.iter_custom(|iters| {

@@ -18,6 +18,8 @@
 #   T1 = parse / scan          (typed, validated parse against serde_json's IgnoredAny scan)
 #   T2 = ack / scan            (whole handler: parse, validate, log, event JSON, send, summary)
 #   T3 = (ack - parse) / N     (per-alert work besides the parse, ns)
+#        and paired / N        (the same difference, taken request by request: each
+#                               request timed right after a parse of the same body)
 #        and work / N          (the same work timed alone, on a parsed body)
 #   T4 = (log - log[logoff]) / N   (per-alert log call with no subscriber against none compiled in, ns)
 set -euo pipefail
@@ -76,8 +78,8 @@ def median(group, bench, baseline_prefix, rounds):
     return statistics.median(values) if values else None
 
 print("In-process handler (criterion medians, median of %d rounds; clock: %s)\n" % (rounds, os.environ.get("BENCH_CLOCK", "wall")))
-print("| alerts | scan µs | T1 parse/scan | serde_json alone/scan | T2 ack/scan | queued/scan | T3 ns/alert (ack − parse) | T3 ns/alert (work) | T4 ns/alert |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| alerts | scan µs | T1 parse/scan | serde_json alone/scan | T2 ack/scan | queued/scan | T3 ns/alert (ack − parse) | T3 ns/alert (paired) | T3 ns/alert (work) | T4 ns/alert |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in (1, 10, 100, 1000):
     group = f"alerts_{n}"
     if not (root / group).exists():
@@ -85,16 +87,17 @@ for n in (1, 10, 100, 1000):
     for build in builds:
         if build == "logoff":
             continue
-        scan, parse, ack, queued, work = (median(group, b, build, rounds) for b in ("scan", "parse", "ack", "queued", "work"))
+        scan, parse, ack, queued, work, paired = (median(group, b, build, rounds) for b in ("scan", "parse", "ack", "queued", "work", "paired"))
         if None in (scan, parse, ack):
             continue
         log, off = median(group, "log", build, rounds), median(group, "log", "logoff", rounds)
         t4 = f"{(log - off) / n:.1f}" if None not in (log, off) else ""
         q = f"{queued / scan:.2f}" if queued else ""
         w = f"{work / n:.0f}" if work else ""
+        pr = f"{paired / n:.0f}" if paired else ""
         serde = median(group, "serde", build, rounds)
         sj = f"{serde / scan:.2f}" if serde else ""
-        print(f"| {n} | {scan / 1e3:.1f} | {parse / scan:.2f} | {sj} | {ack / scan:.2f} | {q} | {(ack - parse) / n:.0f} | {w} | {t4} |")
+        print(f"| {n} | {scan / 1e3:.1f} | {parse / scan:.2f} | {sj} | {ack / scan:.2f} | {q} | {(ack - parse) / n:.0f} | {pr} | {w} | {t4} |")
 
 print("\nBroadcast sink: one event to R subscribers (ns per iteration)\n")
 print("| subscribers | shared (one serialization) | per subscriber (one each) | ratio |")

@@ -49,11 +49,10 @@ pub struct Event {
     status: Status,
 }
 
-/// The JSON before each value but the receiver (see [`EventWriter`] for the rest).
-const PIECES: [&[u8]; 8] = [
+/// The JSON before each value but the receiver (see [`EventWriter`] for the
+/// rest); [`STATUS_SEVERITY`] stands between the alertname and the component.
+const PIECES: [&[u8]; 6] = [
     br#"{"type":"infrastructure_alert","data":{"alertname":""#,
-    br#"","status":""#,
-    br#"","severity":""#,
     br#"","component":""#,
     br#"","summary":""#,
     br#"","description":""#,
@@ -61,8 +60,25 @@ const PIECES: [&[u8]; 8] = [
     br#"","fingerprint":""#,
 ];
 
+/// The JSON from the end of the alertname to the start of the component, for
+/// each status and each of [`SEVERITIES`]: one copy for what has only 8 forms.
+const STATUS_SEVERITY: [[&str; 4]; 2] = {
+    macro_rules! forms {
+        ($($status:literal),*) => {
+            [$(forms!(@ $status, "info", "warning", "high", "critical")),*]
+        };
+        (@ $status:literal, $($severity:literal),*) => {
+            [$(concat!(r#"","status":""#, $status, r#"","severity":""#, $severity)),*]
+        };
+    }
+    forms!("firing", "resolved")
+};
+
+/// The longest of [`STATUS_SEVERITY`].
+const STATUS_SEVERITY_LEN: usize = STATUS_SEVERITY[1][3].len();
+
 const PIECES_LEN: usize = {
-    let mut n = 0;
+    let mut n = STATUS_SEVERITY_LEN;
     let mut i = 0;
     while i < PIECES.len() {
         n += PIECES[i].len();
@@ -334,10 +350,13 @@ impl EventWriter {
             }
         }
         let text = |s, default| value(s, default, self.parsed);
-        let values: [(&str, bool); 8] = [
+        let status = match alert.status {
+            Status::Firing => 0,
+            Status::Resolved => 1,
+        };
+        let status_severity = STATUS_SEVERITY[status][fields.severity_index];
+        let values: [(&str, bool); 6] = [
             text(fields.alertname, "unknown"),
-            (alert.status.as_str(), false),
-            (SEVERITIES[fields.severity_index], false),
             text(fields.component, "unknown"),
             text(fields.summary, ""),
             text(fields.description, ""),
@@ -370,15 +389,14 @@ impl EventWriter {
                 }
             }};
         }
-        let [v0, v1, v2, v3, v4, v5, v6, v7] = values;
+        let [v0, v1, v2, v3, v4, v5] = values;
         put!(0, v0);
+        out.extend_from_slice(status_severity.as_bytes());
         put!(1, v1);
         put!(2, v2);
         put!(3, v3);
         put!(4, v4);
         put!(5, v5);
-        put!(6, v6);
-        put!(7, v7);
         self.buf.extend_from_slice(&self.tail);
         let json_len = self.buf.len();
         crate::dedup::write_key(&mut self.buf, alert);
@@ -481,6 +499,23 @@ mod tests {
             },
         })
         .unwrap()
+    }
+
+    #[test]
+    fn every_status_and_severity_matches_serde_json() {
+        for status in ["firing", "resolved"] {
+            for severity in ["info", "Warning", "HIGH", "critical", "page"] {
+                let body = format!(
+                    r#"{{"groupKey":"g","status":"firing","receiver":"r","alerts":[{{"status":"{status}","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f","labels":{{"severity":"{severity}"}}}}]}}"#
+                );
+                let hook = Webhook::from_slice(body.as_bytes()).unwrap();
+                let event = Event::new(&hook, &hook.alerts[0]);
+                assert_eq!(
+                    event.json()[..],
+                    serde_reference(&hook, &hook.alerts[0])[..]
+                );
+            }
+        }
     }
 
     #[test]
