@@ -231,7 +231,8 @@ pub(crate) async fn catch_panic<T>(fut: impl Future<Output = T>) -> Result<T, Si
 /// The receiver's handle on its sink: [`DynSink`] and a batch send.
 pub(crate) trait SinkObject: DynSink {
     /// Sends `events` in order until one fails, counting in `sent` those the
-    /// sink accepted: one allocation for the batch instead of one per event.
+    /// sink accepted: one allocation for the batch instead of one per event,
+    /// and each event through [`Sink::try_send`] when the sink takes it at once.
     #[cfg(feature = "tokio")]
     fn send_all_boxed<'a>(&'a self, events: Vec<Event>, sent: &'a mut usize) -> SinkFuture<'a>;
 }
@@ -241,7 +242,11 @@ impl<S: Sink> SinkObject for S {
     fn send_all_boxed<'a>(&'a self, events: Vec<Event>, sent: &'a mut usize) -> SinkFuture<'a> {
         Box::pin(async move {
             for event in events {
-                self.send(event).await?;
+                // A sink that takes the event at once needs no future for it.
+                match self.try_send(event) {
+                    Ok(outcome) => outcome?,
+                    Err(event) => self.send(event).await?,
+                }
                 *sent += 1;
             }
             Ok(())

@@ -684,6 +684,37 @@ async fn acknowledged_mode_answers_503_until_the_sink_recovers() {
     assert_eq!(receiver.stats().delivered, 1);
 }
 
+#[tokio::test]
+async fn acknowledged_mode_takes_what_a_sink_accepts_at_once_and_catches_its_panics() {
+    // `sink_fn` takes each event synchronously (`Sink::try_send`).
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let receiver = AlertReceiver::builder()
+        .sink(sink_fn(move |event: Event| {
+            record.lock().unwrap().push(event.fingerprint().to_owned());
+            Ok(())
+        }))
+        .acknowledged(Duration::from_millis(500))
+        .build();
+    assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
+    assert_eq!(seen.lock().unwrap().len(), 3);
+    assert_eq!(receiver.stats().delivered, 3);
+    let failing = AlertReceiver::builder()
+        .sink(sink_fn(|_| Err(SinkError::new("refused"))))
+        .acknowledged(Duration::from_millis(500))
+        .build();
+    assert_eq!(send(&failing, post(fixture("13-"))).await.0, 503);
+    assert_eq!(failing.stats().failed, 3);
+    let panicking = AlertReceiver::builder()
+        .sink(sink_fn(|_| panic!("closure exploded")))
+        .acknowledged(Duration::from_millis(500))
+        .build();
+    for _ in 0..2 {
+        assert_eq!(send(&panicking, post(fixture("13-"))).await.0, 503);
+    }
+    assert_eq!(panicking.stats().failed, 6);
+}
+
 /// A receiver in acknowledged mode (5 s) with dedup, sending to `sink`.
 fn acknowledging_with_dedup(sink: &TestSink) -> AlertReceiver {
     AlertReceiver::builder()
