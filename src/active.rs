@@ -316,7 +316,7 @@ mod tests {
         let active = ActiveAlerts::new(4);
         active.record(&event);
         let kept = active.snapshot();
-        assert_eq!(kept, [event.json().clone()]);
+        assert_eq!(kept, [event.json()]);
         assert_ne!(kept[0].as_ptr(), event.json().as_ptr());
     }
 

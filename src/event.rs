@@ -2,7 +2,8 @@
 //!
 //! The JSON is written by a small writer that copies escape-free strings
 //! straight from the request, and is shared as [`Bytes`]: handing the event to
-//! N WebSocket clients clones a pointer N times, never the JSON.
+//! N WebSocket clients clones a pointer N times, never the JSON
+//! ([`Event::json_bytes`]).
 //!
 //! ```
 //! use alertmanager_webhook::payload::{Status, Webhook};
@@ -31,7 +32,7 @@ use crate::swar::first_escape;
 
 /// One `infrastructure_alert` event, ready to send.
 ///
-/// Cloning is cheap: the JSON bytes are shared.
+/// Cloning is cheap: the JSON bytes are shared (one reference count).
 ///
 /// ```
 /// # use alertmanager_webhook::{payload::Webhook, Event};
@@ -42,9 +43,10 @@ use crate::swar::first_escape;
 /// ```
 #[derive(Clone)]
 pub struct Event {
-    json: Bytes,
-    /// The dedup key (see [`dedup_key`](Event::dedup_key)), in the same allocation as `json`.
-    key: Bytes,
+    /// The JSON, then the dedup key (see [`dedup_key`](Event::dedup_key)):
+    /// one reference count to take per event and per clone, not two.
+    bytes: Bytes,
+    json_len: usize,
     fingerprint_len: usize,
     status: Status,
 }
@@ -175,8 +177,8 @@ impl Event {
     /// ```
     /// # use alertmanager_webhook::{payload::Webhook, Event};
     /// # let hook = Webhook::from_slice(br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}]}"#).unwrap();
-    /// let json = Event::new(&hook, &hook.alerts[0]).json().clone();
-    /// assert!(json.starts_with(br#"{"type":"infrastructure_alert","data":{"alertname":"unknown""#));
+    /// let event = Event::new(&hook, &hook.alerts[0]);
+    /// assert!(event.json().starts_with(br#"{"type":"infrastructure_alert","data":{"alertname":"unknown""#));
     /// ```
     pub fn new(hook: &Webhook<'_>, alert: &Alert<'_>) -> Event {
         EventWriter::new(hook, false, 1).event(alert, &Fields::of(alert))
@@ -184,7 +186,8 @@ impl Event {
 
     /// Rebuilds an event from its JSON, as another process wrote it (for
     /// example a `RedisSubscriber` (feature `redis`) reading
-    /// what a replica published). The bytes are kept as they are.
+    /// what a replica published). The bytes are copied once, unchanged, with
+    /// the dedup key after them.
     ///
     /// The JSON carries no `endsAt`, so the [`dedup_key`](Event::dedup_key)
     /// of a rebuilt event has an empty `endsAt` part; it equals the sender's
@@ -194,12 +197,12 @@ impl Event {
     /// use alertmanager_webhook::{payload::Status, Event};
     /// let json = r#"{"type":"infrastructure_alert","data":{"alertname":"GpuHot","status":"resolved","severity":"warning","component":"gpu","summary":"","description":"","started_at":"2026-01-17T12:22:56Z","fingerprint":"f1","receiver":"hsi"}}"#;
     /// let event = Event::from_json(json).unwrap();
-    /// assert_eq!(event.json(), json);
+    /// assert_eq!(event.json(), json.as_bytes());
     /// assert_eq!(event.status(), Status::Resolved);
     /// assert_eq!(event.dedup_key(), "f1\0resolved\02026-01-17T12:22:56Z\0");
     /// assert!(Event::from_json(r#"{"type":"ping","data":{}}"#).is_err());
     /// ```
-    pub fn from_json(json: impl Into<Bytes>) -> Result<Event, serde_json::Error> {
+    pub fn from_json(json: impl AsRef<[u8]>) -> Result<Event, serde_json::Error> {
         #[derive(serde::Deserialize)]
         struct Envelope<'a> {
             #[serde(rename = "type", borrow)]
@@ -215,33 +218,34 @@ impl Event {
             #[serde(borrow)]
             started_at: Cow<'a, str>,
         }
-        let json = json.into();
-        let Envelope { kind, data } = serde_json::from_slice(&json)?;
+        let json = json.as_ref();
+        let Envelope { kind, data } = serde_json::from_slice(json)?;
         if kind != "infrastructure_alert" {
             return Err(serde::de::Error::custom(
                 "not an infrastructure_alert event",
             ));
         }
-        let mut key = Vec::with_capacity(data.fingerprint.len() + data.started_at.len() + 12);
+        let key_len = data.fingerprint.len() + data.started_at.len() + 12;
+        let mut bytes = BytesMut::with_capacity(json.len() + key_len);
+        bytes.extend_from_slice(json);
         for part in [&*data.fingerprint, data.status.as_str(), &*data.started_at] {
-            key.extend_from_slice(part.as_bytes());
-            key.push(0);
+            bytes.extend_from_slice(part.as_bytes());
+            bytes.put_u8(0);
         }
-        let (fingerprint_len, status) = (data.fingerprint.len(), data.status);
         Ok(Event {
-            json,
-            key: Bytes::from(key),
-            fingerprint_len,
-            status,
+            bytes: bytes.freeze(),
+            json_len: json.len(),
+            fingerprint_len: data.fingerprint.len(),
+            status: data.status,
         })
     }
 
     /// The event's JSON, exactly as sent to clients.
     ///
     /// The events of one notification are written into shared allocations of
-    /// up to 16 KiB (one allocation for many small events); each event's bytes
-    /// keep their allocation alive. A sink that keeps some events for long
-    /// copies their bytes (`Bytes::copy_from_slice`), as
+    /// up to 16 KiB (one allocation for many small events); each event keeps
+    /// its allocation alive. A sink that keeps some events for long copies
+    /// their bytes (`Bytes::copy_from_slice`), as
     /// [`ActiveAlerts`](crate::active::ActiveAlerts) does.
     ///
     /// ```
@@ -250,8 +254,24 @@ impl Event {
     /// let v: serde_json::Value = serde_json::from_slice(Event::new(&hook, &hook.alerts[0]).json()).unwrap();
     /// assert_eq!(v["data"]["receiver"], "r");
     /// ```
-    pub fn json(&self) -> &Bytes {
-        &self.json
+    pub fn json(&self) -> &[u8] {
+        self.bytes.get(..self.json_len).unwrap_or_default()
+    }
+
+    /// The event's JSON as [`Bytes`] that share the event's allocation: what a
+    /// sink hands on to a writer or a WebSocket frame, for the cost of a
+    /// reference count.
+    ///
+    /// ```
+    /// # use alertmanager_webhook::{payload::Webhook, Event};
+    /// # let hook = Webhook::from_slice(br#"{"groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","startsAt":"2026-01-17T12:22:56Z","fingerprint":"f"}]}"#).unwrap();
+    /// let event = Event::new(&hook, &hook.alerts[0]);
+    /// let frame: bytes::Bytes = event.json_bytes();
+    /// assert_eq!(frame, event.json());
+    /// assert_eq!(frame.as_ptr(), event.json().as_ptr());
+    /// ```
+    pub fn json_bytes(&self) -> Bytes {
+        self.bytes.slice(..self.json_len)
     }
 
     /// The alert's own status.
@@ -289,7 +309,8 @@ impl Event {
     /// ```
     pub fn dedup_key(&self) -> &str {
         // Written from `&str`s only, so always UTF-8.
-        std::str::from_utf8(&self.key).unwrap_or_default()
+        let key = self.bytes.get(self.json_len..).unwrap_or_default();
+        std::str::from_utf8(key).unwrap_or_default()
     }
 }
 
@@ -400,11 +421,9 @@ impl EventWriter {
         self.buf.extend_from_slice(&self.tail);
         let json_len = self.buf.len();
         crate::dedup::write_key(&mut self.buf, alert);
-        let mut json = self.buf.split().freeze();
-        let key = json.split_off(json_len);
         Event {
-            json,
-            key,
+            bytes: self.buf.split().freeze(),
+            json_len,
             fingerprint_len: alert.fingerprint.len(),
             status: alert.status,
         }
@@ -414,7 +433,7 @@ impl EventWriter {
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Event")
-            .field(&String::from_utf8_lossy(&self.json))
+            .field(&String::from_utf8_lossy(self.json()))
             .finish()
     }
 }
@@ -674,9 +693,8 @@ mod tests {
             let hook = Webhook::from_slice(&body).unwrap();
             for alert in &hook.alerts {
                 let event = Event::new(&hook, alert);
-                let copy = Event::from_json(event.json().clone()).unwrap();
+                let copy = Event::from_json(event.json_bytes()).unwrap();
                 assert_eq!(copy.json(), event.json());
-                assert_eq!(copy.json().as_ptr(), event.json().as_ptr());
                 assert_eq!(copy.fingerprint(), event.fingerprint());
                 assert_eq!(copy.status(), event.status());
                 let without_end = event.dedup_key().rsplit_once('\0').unwrap().0;

@@ -461,7 +461,7 @@ fn text(json: bytes::Bytes) -> Option<Message> {
 
 /// Sends one event as a text frame.
 async fn forward(socket: &mut WebSocket, event: &Event, limit: Duration) -> Result<(), Failed> {
-    match text(event.json().clone()) {
+    match text(event.json_bytes()) {
         Some(message) => send(socket, message, limit).await,
         None => Ok(()),
     }
