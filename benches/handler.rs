@@ -45,6 +45,8 @@ use bytes::Bytes;
 use common::Clock;
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use http::Request;
+use http_body_util::Full;
 use serde::de::IgnoredAny;
 use tokio::runtime::Runtime;
 use tokio::sync::broadcast;
@@ -149,37 +151,37 @@ impl Target<'_> {
     fn paired(&mut self, clock: &Clock, iters: u64) -> Duration {
         let (mut requests, mut parses) = (Duration::ZERO, Duration::ZERO);
         let body = self.body;
-        self.timed(
-            clock,
-            iters,
-            || common::request(body),
-            |rt, receiver, request| {
-                let start = clock.start();
-                black_box(validation::parse(black_box(body)).is_ok());
-                parses += clock.end(start);
-                let start = clock.start();
-                black_box(rt.block_on(receiver.clone().oneshot(request)).is_ok());
-                requests += clock.end(start);
-            },
-        );
+        self.each_request(clock, iters, |rt, receiver, request| {
+            let start = clock.start();
+            black_box(validation::parse(black_box(body)).is_ok());
+            parses += clock.end(start);
+            let start = clock.start();
+            black_box(rt.block_on(receiver.clone().oneshot(request)).is_ok());
+            requests += clock.end(start);
+        });
         requests.saturating_sub(parses)
     }
 
     /// Times `iters` requests; after each, inside the time, waits until the
     /// worker has delivered `wait()` events in all.
     fn requests(&mut self, clock: &Clock, iters: u64, wait: &mut dyn FnMut() -> u64) -> Duration {
+        self.each_request(clock, iters, |rt, receiver, request| {
+            rt.block_on(async {
+                black_box(receiver.clone().oneshot(request).await.is_ok());
+                delivered(receiver, wait()).await;
+            })
+        })
+    }
+
+    /// [`timed`](Target::timed) with a fresh request of the body as each run's input.
+    fn each_request(
+        &mut self,
+        clock: &Clock,
+        iters: u64,
+        run: impl FnMut(&Runtime, &AlertReceiver, Request<Full<Bytes>>),
+    ) -> Duration {
         let body = self.body;
-        self.timed(
-            clock,
-            iters,
-            || common::request(body),
-            |rt, receiver, request| {
-                rt.block_on(async {
-                    black_box(receiver.clone().oneshot(request).await.is_ok());
-                    delivered(receiver, wait()).await;
-                })
-            },
-        )
+        self.timed(clock, iters, || common::request(body), run)
     }
 }
 
