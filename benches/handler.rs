@@ -10,7 +10,8 @@
 //! - `ack`: the whole request through `AlertReceiver::oneshot` in acknowledged
 //!   mode with a `BroadcastSink`: parse, validation, one log call per alert (no
 //!   subscriber installed), the event JSON, the send (done by the request itself,
-//!   no task woken) and the summary (T2 = ack ÷ scan, T3 = (ack − parse) ÷ N);
+//!   no task woken) and the summary (T2 = ack ÷ scan; (ack − parse) ÷ N is a
+//!   second, noisier form of T3);
 //! - `paired`: the request as in `ack` less the parse alone, each request
 //!   timed right after a parse of the same body (T3 = paired ÷ N, free of
 //!   the drift between the `ack` and `parse` runs);

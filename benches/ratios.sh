@@ -17,9 +17,9 @@
 #
 #   T1 = parse / scan          (typed, validated parse against serde_json's IgnoredAny scan)
 #   T2 = ack / scan            (whole handler: parse, validate, log, event JSON, send, summary)
-#   T3 = (ack - parse) / N     (per-alert work besides the parse, ns)
-#        and paired / N        (the same difference, taken request by request: each
-#                               request timed right after a parse of the same body)
+#   T3 = paired / N            (per-alert work besides the parse, ns: each request as in
+#                               `ack`, timed right after a parse of the same body alone)
+#        and (ack - parse) / N (the same difference, of two medians measured seconds apart)
 #        and work / N          (the same work timed alone, on a parsed body)
 #   T4 = (log - log[logoff]) / N   (per-alert log call with no subscriber against none compiled in, ns)
 set -euo pipefail

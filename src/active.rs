@@ -131,7 +131,7 @@ impl ActiveAlerts {
     /// for alert in &hook.alerts {
     ///     active.record(&Event::new(&hook, alert));
     /// }
-    /// assert_eq!(active.snapshot(), [Event::new(&hook, &hook.alerts[0]).json().clone()]);
+    /// assert_eq!(active.snapshot(), [Event::new(&hook, &hook.alerts[0]).json()]);
     /// ```
     pub fn record(&self, event: &Event) {
         let json = match event.status() {

@@ -77,7 +77,29 @@ const STATUS_SEVERITY: [[&str; 4]; 2] = {
 };
 
 /// The longest of [`STATUS_SEVERITY`].
-const STATUS_SEVERITY_LEN: usize = STATUS_SEVERITY[1][3].len();
+const STATUS_SEVERITY_LEN: usize = {
+    let (mut longest, mut s) = (0, 0);
+    while s < 2 {
+        let mut i = 0;
+        while i < SEVERITIES.len() {
+            // Each piece ends with its severity's name, each name fits the
+            // 8-byte comparison of `severity_index`.
+            let (piece, name) = (STATUS_SEVERITY[s][i].as_bytes(), SEVERITIES[i].as_bytes());
+            assert!(name.len() <= 8 && piece.len() > name.len());
+            let mut k = 0;
+            while k < name.len() {
+                assert!(piece[piece.len() - name.len() + k] == name[k]);
+                k += 1;
+            }
+            if piece.len() > longest {
+                longest = piece.len();
+            }
+            i += 1;
+        }
+        s += 1;
+    }
+    longest
+};
 
 const PIECES_LEN: usize = {
     let mut n = STATUS_SEVERITY_LEN;
@@ -260,7 +282,8 @@ impl Event {
 
     /// The event's JSON as [`Bytes`] that share the event's allocation: what a
     /// sink hands on to a writer or a WebSocket frame, for the cost of a
-    /// reference count.
+    /// reference count. Like the event, they keep that allocation (up to
+    /// 16 KiB, see [`json`](Event::json)) alive; copy what is kept for long.
     ///
     /// ```
     /// # use alertmanager_webhook::{payload::Webhook, Event};
@@ -328,8 +351,8 @@ pub(crate) struct EventWriter {
 }
 
 /// The most one allocation of [`EventWriter`] holds; a notification of many
-/// alerts takes several. An event that outlives the others of its chunk keeps
-/// the whole chunk alive ([`Event::json`]).
+/// alerts takes several. An event, or its [`Event::json_bytes`], that outlives
+/// the others of its chunk keeps the whole chunk alive ([`Event::json`]).
 const MAX_CHUNK: usize = 16 << 10;
 
 impl EventWriter {

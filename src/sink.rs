@@ -92,12 +92,15 @@ pub trait Sink: Send + Sync + 'static {
 
     /// Takes `event` at once, if this sink can without waiting (a channel
     /// send, a closure): `Ok` with the outcome. `Err` hands the event back, and
-    /// it goes through the delivery queue and [`send`](Sink::send); that is the
-    /// default.
+    /// it goes to [`send`](Sink::send) (through the delivery queue in the
+    /// default mode); that is the default. `Ok(Err(_))` is a failure, as if
+    /// `send` had returned it: a sink that is only busy hands the event back.
     ///
     /// In the default mode the receiver tries this first whenever nothing is
     /// waiting in its queue, so such sinks get each event on the request's own
-    /// thread, with no task woken and no queue to overflow.
+    /// thread, with no task woken and no queue to overflow. In acknowledged
+    /// mode it tries this first for each event, and awaits `send` only for
+    /// those handed back.
     ///
     /// ```
     /// use alertmanager_webhook::sink::{Sink, SinkError};

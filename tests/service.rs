@@ -684,21 +684,46 @@ async fn acknowledged_mode_answers_503_until_the_sink_recovers() {
     assert_eq!(receiver.stats().delivered, 1);
 }
 
+/// A sink that counts which way each event came: `try_send` (if it takes
+/// events at once) or `send`.
+#[derive(Default)]
+struct Ways {
+    at_once: bool,
+    tried: std::sync::atomic::AtomicUsize,
+    sent: std::sync::atomic::AtomicUsize,
+}
+
+impl Sink for Ways {
+    async fn send(&self, _: Event) -> Result<(), SinkError> {
+        self.sent.fetch_add(1, SeqCst);
+        Ok(())
+    }
+
+    fn try_send(&self, event: Event) -> Result<Result<(), SinkError>, Event> {
+        if !self.at_once {
+            return Err(event);
+        }
+        self.tried.fetch_add(1, SeqCst);
+        Ok(Ok(()))
+    }
+}
+
 #[tokio::test]
 async fn acknowledged_mode_takes_what_a_sink_accepts_at_once_and_catches_its_panics() {
-    // `sink_fn` takes each event synchronously (`Sink::try_send`).
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let receiver = AlertReceiver::builder()
-        .sink(sink_fn(move |event: Event| {
-            record.lock().unwrap().push(event.fingerprint().to_owned());
-            Ok(())
-        }))
-        .acknowledged(Duration::from_millis(500))
-        .build();
-    assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
-    assert_eq!(seen.lock().unwrap().len(), 3);
-    assert_eq!(receiver.stats().delivered, 3);
+    for at_once in [true, false] {
+        let ways = Arc::new(Ways {
+            at_once,
+            ..Ways::default()
+        });
+        let receiver = AlertReceiver::builder()
+            .sink(ways.clone())
+            .acknowledged(Duration::from_millis(500))
+            .build();
+        assert_eq!(send(&receiver, post(fixture("13-"))).await.0, 200);
+        let (tried, sent) = (ways.tried.load(SeqCst), ways.sent.load(SeqCst));
+        assert_eq!((tried, sent), if at_once { (3, 0) } else { (0, 3) });
+        assert_eq!(receiver.stats().delivered, 3);
+    }
     let failing = AlertReceiver::builder()
         .sink(sink_fn(|_| Err(SinkError::new("refused"))))
         .acknowledged(Duration::from_millis(500))
