@@ -775,6 +775,10 @@ where
                 let clock = Arc::new(HeadClock::new());
                 let conn = http1::Builder::new()
                     .max_buf_size(64 << 10)
+                    // Answers are a few hundred bytes: one copy into one buffer and
+                    // one `write` cost less than a vectored write of head and body
+                    // (1-alert request, `hyper` example, callgrind: 38,259 -> 37,887).
+                    .writev(false)
                     // A client may shut its side once its request is sent
                     // (`nc -N`): answer it, instead of dropping the request.
                     .half_close(true)
