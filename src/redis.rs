@@ -115,10 +115,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::Either;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection, PubSub};
 use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError, Script, Value};
 
@@ -189,21 +188,30 @@ fn no_answer(timeout: Duration) -> SinkError {
     SinkError::new(format!("Redis did not answer within {timeout:?}"))
 }
 
-/// One multiplexed connection that reconnects with backoff, every answer bounded.
+/// One plain multiplexed connection, connecting and each answer within `timeout`.
+async fn connect_once(
+    client: &Client,
+    timeout: Duration,
+) -> Result<MultiplexedConnection, SinkError> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(timeout)
+        .set_response_timeout(timeout);
+    bounded(
+        timeout,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await
+}
+
+/// One multiplexed connection that a failed send reconnects (one attempt each
+/// time), every answer bounded.
 async fn connection_manager(
     client: Client,
     timeout: Duration,
     response_timeout: Duration,
 ) -> Result<ConnectionManager, SinkError> {
-    // One attempt first, for the actual error: the manager retries for seconds.
-    let once = AsyncConnectionConfig::new()
-        .set_connection_timeout(timeout)
-        .set_response_timeout(timeout);
-    bounded(
-        timeout,
-        client.get_multiplexed_async_connection_with_config(&once),
-    )
-    .await?;
+    // One plain attempt first, for the actual error when Redis is not there.
+    connect_once(&client, timeout).await?;
     // One attempt per reconnect, started by the send that finds the connection
     // broken: a send never waits on a reconnect that sleeps between attempts
     // (it would outlast the send's timeout, and fail the first send after Redis
@@ -590,15 +598,7 @@ pub async fn stream_history(
     key: &str,
     timeout: Duration,
 ) -> Result<Vec<Event>, BoxError> {
-    let client = Client::open(url)?;
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(timeout)
-        .set_response_timeout(timeout);
-    let mut conn = bounded(
-        timeout,
-        client.get_multiplexed_async_connection_with_config(&config),
-    )
-    .await?;
+    let mut conn = connect_once(&Client::open(url)?, timeout).await?;
     let reply: StreamRangeReply = bounded(timeout, conn.xrange_all(key)).await?;
     Ok(reply
         .ids
@@ -745,7 +745,7 @@ async fn subscribe(client: &Client, channel: &str, timeout: Duration) -> Result<
 }
 
 /// Hands one event JSON to the sink; returns whether it was accepted.
-async fn deliver(sink: &impl Sink, json: Bytes) -> bool {
+async fn deliver(sink: &impl Sink, json: &[u8]) -> bool {
     let event = match Event::from_json(json) {
         Ok(event) => event,
         Err(error) => {
@@ -798,7 +798,7 @@ async fn run_pubsub(
             let tick = std::pin::pin!(every.tick());
             match futures_util::future::select(message, tick).await {
                 Either::Left((Some(message), _)) => {
-                    deliver(sink, Bytes::copy_from_slice(message.get_payload_bytes())).await;
+                    deliver(sink, message.get_payload_bytes()).await;
                 }
                 Either::Left((None, _)) => break,
                 Either::Right(_) => {
@@ -903,7 +903,7 @@ async fn run_stream(
         let mut done = Vec::with_capacity(entries.len());
         for mut entry in entries {
             let accepted = match entry.map.remove(FIELD) {
-                Some(Value::BulkString(json)) => deliver(sink, Bytes::from(json)).await,
+                Some(Value::BulkString(json)) => deliver(sink, &json).await,
                 // Trimmed or deleted before it was read again, or not ours.
                 _ => true,
             };

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-
 use std::time::Duration;
 
 use alertmanager_webhook::sink::{Sink, SinkError};
