@@ -9,10 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-use tracing::field::display;
 
 use crate::Event;
-use crate::log::{Escaped, TARGET};
+use crate::log::TARGET;
 use crate::metrics;
 #[cfg(feature = "tokio")]
 use crate::sink::SinkFuture;
@@ -81,9 +80,8 @@ impl Counters {
             Ok(()) => self.delivered(1),
             Err(error) => {
                 self.failed(1);
-                let field = |f: fn(&Event) -> &str| event.map(|e| display(Escaped(f(e))));
-                tracing::warn!(target: TARGET, %error, fingerprint = field(Event::fingerprint),
-                    status = field(|e| e.status().as_str()),
+                tracing::warn!(target: TARGET, %error, fingerprint = event.map(Event::fingerprint),
+                    status = event.map(|e| e.status().as_str()),
                     "sink failed to take an event; it is not retried");
             }
         }

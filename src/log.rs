@@ -11,10 +11,16 @@
 //! and `[ALERT RESOLVED] HSIGPUMemoryHigh (warning) - component=gpu: resolved after firing since 2026-01-17T12:22:56Z`.
 //! Every event has the target `alertmanager_webhook` and the fields `alertname`,
 //! `severity`, `component`, `status`, `fingerprint`, `receiver` and `group_key`.
-//! Control characters and the Unicode line and paragraph separators (U+2028,
-//! U+2029) in values are escaped, so one alert is always one line.
-//! Messages are formatted lazily: with the level disabled an alert costs a few
-//! nanoseconds.
+//! In the message, control characters and the Unicode line and paragraph
+//! separators (U+2028, U+2029) are escaped ([`Escaped`]), so one alert is
+//! always one line. The fields are recorded as strings (`Visit::record_str`),
+//! as sent: each formatter quotes and escapes them its own way.
+//! tracing-subscriber's default writes `alertname="GpuHot"`, with `str`'s
+//! `Debug` escapes; its JSON formatter writes JSON strings. A formatter that
+//! writes strings unquoted should escape them with [`Escaped::write_to`], as
+//! the examples do.
+//! The message is built only for a line the subscriber wants: with the level
+//! disabled an alert costs a few nanoseconds.
 //!
 //! ```
 //! use alertmanager_webhook::log::level;
@@ -27,7 +33,7 @@
 //! assert_eq!(level(Status::Resolved, Some("critical")), Level::INFO);
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use tracing::Level;
 
@@ -68,8 +74,18 @@ fn level_of(status: Status, severity_index: usize) -> Level {
 /// ```
 pub struct Escaped<'a>(pub &'a str);
 
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Escaped<'_> {
+    /// Writes the escaped string to `out`, as `Display` does, without going
+    /// through `core::fmt`: for a formatter that writes the crate's string
+    /// fields (recorded as `&str`) straight into its line.
+    ///
+    /// ```
+    /// use alertmanager_webhook::log::Escaped;
+    /// let mut line = String::from("alertname=");
+    /// Escaped("Gpu\nHot").write_to(&mut line).unwrap();
+    /// assert_eq!(line, r"alertname=Gpu\nHot");
+    /// ```
+    pub fn write_to<W: fmt::Write + ?Sized>(&self, f: &mut W) -> fmt::Result {
         // Byte by byte: C0 controls and DEL are ASCII; a C1 control
         // (U+0080..=U+009F) is 0xC2 followed by 0x80..=0x9F in UTF-8, and
         // U+2028 and U+2029 are 0xE2 0x80 0xA8 and 0xE2 0x80 0xA9.
@@ -108,27 +124,32 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
-/// From `i` on, the start of the first eight bytes of `b` (the last ones
-/// padded with spaces) that may hold something to escape, or `b.len()`: a byte
-/// below 0x20, DEL, 0xC2 (the lead byte of U+0080..=U+00BF, the C1 controls
-/// among them) or 0xE2 (the lead byte of U+2000..=U+2FFF, the two separators
-/// among them). Eight bytes at a time in a `u64`.
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
+    }
+}
+
+/// From `i` on, the start of the first eight bytes of `b` that may hold
+/// something to escape, or `b.len()`: a byte below 0x20, DEL, 0xC2 (the lead
+/// byte of U+0080..=U+00BF, the C1 controls among them) or 0xE2 (the lead byte
+/// of U+2000..=U+2FFF, the two separators among them). Eight bytes at a time in
+/// a `u64`; the last few in the last eight of `b`, which overlap bytes already
+/// found plain, or one by one in a value shorter than eight.
 fn skip_plain(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() {
-        let w = match b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-            Some(w8) => u64::from_le_bytes(*w8),
-            None => {
-                let mut tail = [b' '; 8];
-                tail[..b.len() - i].copy_from_slice(&b[i..]);
-                u64::from_le_bytes(tail)
-            }
-        };
-        if suspect(w) {
+    while let Some(w8) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        if suspect(u64::from_le_bytes(*w8)) {
             return i;
         }
         i += 8;
     }
-    b.len()
+    let tail_suspect = match b.last_chunk::<8>() {
+        Some(w8) => i < b.len() && suspect(u64::from_le_bytes(*w8)),
+        None => b[i..]
+            .iter()
+            .any(|&c| c < 0x20 || c == 0x7f || c | 0x20 == 0xe2),
+    };
+    if tail_suspect { i } else { b.len() }
 }
 
 /// Whether a byte of `w` is below 0x20 or is 0x7F, 0xC2 or 0xE2.
@@ -145,49 +166,72 @@ impl fmt::Debug for Escaped<'_> {
 
 /// Logs one alert's line.
 pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) {
-    let severity = fields.severity.map(Str::as_str);
     let level = level_of(alert.status, fields.severity_index);
     if !tracing::level_enabled!(level) {
         return;
     }
-    let name = Escaped(fields.alertname.map_or("unknown", Str::as_str));
-    let sev = Escaped(severity.unwrap_or("info"));
-    let component = Escaped(fields.component.map_or("unknown", Str::as_str));
-    let fingerprint = Escaped(&alert.fingerprint);
-    let receiver = Escaped(&hook.receiver);
-    let group_key = Escaped(&hook.group_key);
-    let status = alert.status.as_str();
+    let name = fields.alertname.map_or("unknown", Str::as_str);
+    let sev = fields.severity.map_or("info", Str::as_str);
+    let component = fields.component.map_or("unknown", Str::as_str);
+    // The message is built only once the subscriber wants the line: inside the
+    // macro, after its own check of the callsite.
     macro_rules! line {
-        ($level:expr, $($msg:tt)+) => {
-            tracing::event!(target: TARGET, $level, alertname = %name, severity = %sev,
-                component = %component, status = %status, fingerprint = %fingerprint,
-                receiver = %receiver, group_key = %group_key, $($msg)+)
+        ($level:expr) => {
+            tracing::event!(target: TARGET, $level,
+                message = message(alert, fields, name, sev, component).as_str(),
+                alertname = name, severity = sev, component = component,
+                status = alert.status.as_str(), fingerprint = &*alert.fingerprint,
+                receiver = &*hook.receiver, group_key = &*hook.group_key)
         };
     }
-    if alert.status == Status::Resolved {
-        let since = alert.starts_at.utc_seconds();
-        line!(
-            Level::INFO,
-            "[ALERT RESOLVED] {name} ({sev}) - component={component}: resolved after firing since {since}"
-        );
-        return;
-    }
-    let description = fields.description.or(fields.summary);
-    let description = Escaped(description.map_or("", Str::as_str));
     match level {
-        Level::ERROR => line!(
-            Level::ERROR,
-            "[ALERT FIRING] {name} ({sev}) - component={component}: {description}"
-        ),
-        Level::WARN => line!(
-            Level::WARN,
-            "[ALERT FIRING] {name} ({sev}) - component={component}: {description}"
-        ),
-        _ => line!(
-            Level::INFO,
-            "[ALERT FIRING] {name} ({sev}) - component={component}: {description}"
-        ),
+        Level::ERROR => line!(Level::ERROR),
+        Level::WARN => line!(Level::WARN),
+        _ => line!(Level::INFO),
     }
+}
+
+/// The message of one alert's line, its values escaped: `[ALERT FIRING] {alertname}
+/// ({severity}) - component={component}: {description}`, or for a resolved alert
+/// `[ALERT RESOLVED] … : resolved after firing since {startsAt}`. Written piece by
+/// piece into one `String`: through `core::fmt`, with its arguments, it cost a
+/// quarter of a line.
+fn message(
+    alert: &Alert<'_>,
+    fields: &Fields<'_>,
+    name: &str,
+    sev: &str,
+    component: &str,
+) -> String {
+    let resolved = alert.status == Status::Resolved;
+    let last = match (resolved, fields.description.or(fields.summary)) {
+        (true, _) | (false, None) => "",
+        (false, Some(description)) => description.as_str(),
+    };
+    let mut line =
+        String::with_capacity(80 + name.len() + sev.len() + component.len() + last.len());
+    line.push_str(if resolved {
+        "[ALERT RESOLVED] "
+    } else {
+        "[ALERT FIRING] "
+    });
+    // Writing to a `String` cannot fail.
+    let _ = Escaped(name).write_to(&mut line);
+    line.push_str(" (");
+    let _ = Escaped(sev).write_to(&mut line);
+    line.push_str(") - component=");
+    let _ = Escaped(component).write_to(&mut line);
+    line.push_str(": ");
+    if resolved {
+        let _ = write!(
+            line,
+            "resolved after firing since {}",
+            alert.starts_at.utc_seconds()
+        );
+    } else {
+        let _ = Escaped(last).write_to(&mut line);
+    }
+    line
 }
 
 /// Makes the per-alert log call for every alert of `hook`, as the receiver does,
@@ -208,8 +252,8 @@ pub(crate) fn truncated(hook: &Webhook<'_>) {
     tracing::warn!(
         target: TARGET,
         truncated = hook.truncated_alerts,
-        receiver = %receiver,
-        group_key = %group_key,
+        receiver = &*hook.receiver,
+        group_key = &*hook.group_key,
         "[ALERTS TRUNCATED] {} alert(s) truncated by max_alerts from receiver {receiver}, group {group_key}",
         hook.truncated_alerts,
     );

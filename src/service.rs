@@ -24,7 +24,7 @@ use crate::body;
 use crate::dedup::{self, Dedup, DedupCache};
 use crate::delivery::{self, Counters, DeliveryWorker, Queue, SinkObject, Stats};
 use crate::event::{EventWriter, Fields};
-use crate::log::{self, Escaped, TARGET};
+use crate::log::{self, TARGET};
 use crate::metrics::{self, Timer};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
@@ -554,7 +554,7 @@ impl Inner {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
                     duplicates += 1;
-                    tracing::debug!(target: TARGET, fingerprint = %Escaped(&alert.fingerprint),
+                    tracing::debug!(target: TARGET, fingerprint = &*alert.fingerprint,
                         status = alert.status.as_str(), "duplicate alert suppressed");
                     continue;
                 }
@@ -580,7 +580,7 @@ impl Inner {
             let lost = delivery::dispatch(queue, &**sink, &self.counters, events);
             if lost > 0 {
                 self.counters.dropped(lost);
-                tracing::warn!(target: TARGET, lost, receiver = %Escaped(&hook.receiver),
+                tracing::warn!(target: TARGET, lost, receiver = &*hook.receiver,
                     "delivery queue full: {lost} event(s) dropped");
             }
         } else if self.sink.is_none() {

@@ -80,7 +80,7 @@ fn an_event_the_sink_loses_is_logged_with_its_alert() {
     assert_eq!(
         logs.last().map(String::as_str),
         Some(
-            "WARN sink failed to take an event; it is not retried error=down fingerprint=fp1 status=firing"
+            r#"WARN sink failed to take an event; it is not retried error=down fingerprint="fp1" status="firing""#
         ),
         "{logs:#?}"
     );
@@ -99,7 +99,9 @@ fn alert(status: &str, labels: &str, annotations: &str) -> String {
     )
 }
 
-const FIELDS: &str = r#"status=firing fingerprint=fp1 receiver=hsi group_key={}:{alertname="A"}"#;
+/// The fields are strings, as sent: the default formatter quotes them and
+/// escapes them as `str`'s `Debug` does.
+const FIELDS: &str = r#"status="firing" fingerprint="fp1" receiver="hsi" group_key="{}:{alertname=\"A\"}""#;
 
 #[test]
 fn firing_levels_follow_severity_ignoring_case() {
@@ -122,7 +124,7 @@ fn firing_levels_follow_severity_ignoring_case() {
             lines,
             [format!(
                 "{level} [ALERT FIRING] GpuHot ({severity}) - component=gpu: GPU above 90% \
-                 alertname=GpuHot severity={severity} component=gpu {FIELDS}"
+                 alertname=\"GpuHot\" severity=\"{severity}\" component=\"gpu\" {FIELDS}"
             )],
             "{severity}"
         );
@@ -136,7 +138,7 @@ fn defaults_and_summary_fallback() {
         logs_of(&hook(&[&a], 0)),
         [format!(
             "INFO [ALERT FIRING] unknown (info) - component=unknown: only a summary \
-             alertname=unknown severity=info component=unknown {FIELDS}"
+             alertname=\"unknown\" severity=\"info\" component=\"unknown\" {FIELDS}"
         )]
     );
 }
@@ -153,8 +155,8 @@ fn resolved_is_info_with_start_in_utc_seconds() {
         lines,
         [format!(
             "INFO [ALERT RESOLVED] GpuHot (critical) - component=gpu: resolved after firing since \
-             2026-01-17T12:22:56Z alertname=GpuHot severity=critical component=gpu {}",
-            FIELDS.replace("status=firing", "status=resolved")
+             2026-01-17T12:22:56Z alertname=\"GpuHot\" severity=\"critical\" component=\"gpu\" {}",
+            FIELDS.replace(r#"status="firing""#, r#"status="resolved""#)
         )]
     );
 }
@@ -175,6 +177,12 @@ fn control_characters_and_line_separators_stay_on_one_line() {
         "{}",
         lines[0]
     );
+    // The field holds the name as sent; the formatter escapes it.
+    assert!(
+        lines[0].contains(r#" alertname="Evil\nINFO fake" severity="warning" "#),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]
@@ -185,7 +193,7 @@ fn truncation_gets_one_warn_line_and_each_alert_its_own() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(
         lines[0],
-        r#"WARN [ALERTS TRUNCATED] 3 alert(s) truncated by max_alerts from receiver hsi, group {}:{alertname="A"} truncated=3 receiver=hsi group_key={}:{alertname="A"}"#
+        r#"WARN [ALERTS TRUNCATED] 3 alert(s) truncated by max_alerts from receiver hsi, group {}:{alertname="A"} truncated=3 receiver="hsi" group_key="{}:{alertname=\"A\"}""#
     );
     assert!(lines[1].starts_with("INFO [ALERT FIRING] A (info) - component=unknown:  "));
     assert!(lines[2].starts_with("INFO [ALERT RESOLVED] B (info)"));
