@@ -3,8 +3,8 @@
 use std::pin::{Pin, pin};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, EXPECT};
-use http::{HeaderMap, Response, StatusCode};
+use http::header::EXPECT;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
 
@@ -29,10 +29,14 @@ pub(crate) fn declared_too_large(headers: &HeaderMap, declared: Option<u64>, lim
 }
 
 /// The body length that `Content-Length` declares, if it is a number.
+#[cfg(feature = "signature")]
 pub(crate) fn declared_len(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    headers.get(http::header::CONTENT_LENGTH).and_then(length)
+}
+
+/// The length a `Content-Length` value gives, if it is a number.
+pub(crate) fn length(value: &HeaderValue) -> Option<u64> {
+    value.to_str().ok()?.parse::<u64>().ok()
 }
 
 /// The 413 answer, naming `limit`, counted.

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::header::{
-    ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue,
+    ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue,
     TRANSFER_ENCODING,
 };
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -368,11 +368,10 @@ where
 
     fn call(&mut self, request: Request<B>) -> ResponseFuture {
         let timer = Timer::start();
-        let declared = body::declared_len(request.headers());
         let limit = self.inner.body_limit;
-        let state = match check_head(request.method(), request.headers(), declared, limit) {
-            Some(refusal) => State::Ready(Some(refusal)),
-            None => {
+        let state = match check_head(request.method(), request.headers(), limit) {
+            Err(refusal) => State::Ready(Some(refusal)),
+            Ok(declared) => {
                 let inner = self.inner.clone();
                 // Only the body goes into the future: the head is dropped here.
                 let body = request.into_body();
@@ -402,43 +401,62 @@ where
 }
 
 /// Method, content type, content coding and declared length, checked before
-/// any body byte is read; returns the refusal, if any.
+/// any body byte is read; gives the length `Content-Length` declares, or the
+/// refusal.
+///
+/// The fields are found in one pass over the head, each name compared with
+/// the few wanted: hashing each wanted name into the map instead cost four
+/// times as much.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is moved once, into the future's state"
+)]
 fn check_head(
     method: &Method,
     headers: &HeaderMap,
-    declared: Option<u64>,
     limit: usize,
-) -> Option<Response<ResponseBody>> {
+) -> Result<Option<u64>, Response<ResponseBody>> {
     if method != Method::POST && method != Method::PUT {
         let mut response = detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
         response
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
-        return Some(response);
+        return Err(response);
     }
-    let mut types = headers.get_all(CONTENT_TYPE).iter();
-    if let Some(value) = types.next() {
-        if !is_json(value) {
-            return Some(detail(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported Media Type: send application/json",
-            ));
-        }
-        if types.next().is_some() {
-            return Some(detail(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported Media Type: send one Content-Type, application/json",
-            ));
+    let (mut content_type, mut types, mut length) = (None, 0, None);
+    let (mut transfer_ok, mut coding_ok) = (true, true);
+    for (name, value) in headers {
+        if *name == CONTENT_TYPE {
+            types += 1;
+            content_type.get_or_insert(value);
+        } else if *name == CONTENT_LENGTH {
+            length.get_or_insert_with(|| body::length(value));
+        } else if *name == TRANSFER_ENCODING {
+            transfer_ok &= only(value, "chunked");
+        } else if *name == CONTENT_ENCODING {
+            coding_ok &= only(value, "identity");
         }
     }
-    if !only(headers, TRANSFER_ENCODING, "chunked") {
+    if content_type.is_some_and(|value| !is_json(value)) {
+        return Err(detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type: send application/json",
+        ));
+    }
+    if types > 1 {
+        return Err(detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type: send one Content-Type, application/json",
+        ));
+    }
+    if !transfer_ok {
         // RFC 9112, 6.1 says 501; a 4xx tells Alertmanager not to send it again.
-        return Some(detail(
+        return Err(detail(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Unsupported Transfer-Encoding: send the body uncompressed",
         ));
     }
-    if !only(headers, CONTENT_ENCODING, "identity") {
+    if !coding_ok {
         // RFC 9110, 15.5.16: 415, with the codings that would have been accepted.
         let mut response = detail(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -447,25 +465,27 @@ fn check_head(
         response
             .headers_mut()
             .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        return Some(response);
+        return Err(response);
     }
-    body::declared_too_large(headers, declared, limit).then(|| body::too_large(limit))
+    let declared = length.flatten();
+    if body::declared_too_large(headers, declared, limit) {
+        return Err(body::too_large(limit));
+    }
+    Ok(declared)
 }
 
-/// Whether the codings listed in every `name` header (`Content-Encoding`,
+/// Whether the codings listed in `value` (of `Content-Encoding` or
 /// `Transfer-Encoding`) are all `coding`, if there are any. With no other
 /// `Content-Encoding` than `identity` the body is not compressed (a
 /// decompression layer in front of the receiver removes the header); with no
 /// other `Transfer-Encoding` than `chunked`, which the server has decoded, the
 /// body is as sent.
-fn only(headers: &HeaderMap, name: HeaderName, coding: &str) -> bool {
-    headers.get_all(name).iter().all(|value| {
-        value.to_str().is_ok_and(|codings| {
-            codings
-                .split(',')
-                .map(str::trim)
-                .all(|c| c.is_empty() || c.eq_ignore_ascii_case(coding))
-        })
+fn only(value: &HeaderValue, coding: &str) -> bool {
+    value.to_str().is_ok_and(|codings| {
+        codings
+            .split(',')
+            .map(str::trim)
+            .all(|c| c.is_empty() || c.eq_ignore_ascii_case(coding))
     })
 }
 
