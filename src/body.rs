@@ -13,7 +13,7 @@ use crate::log::TARGET;
 use crate::response::{self, detail_json, json};
 use crate::sink::BoxError;
 
-/// Whether the `declared` length (see [`declared_len`]) is so much more than
+/// Whether the `declared` length (what `Content-Length` says, [`length`]) is so much more than
 /// `limit` bytes that the body is refused unread; a smaller excess is drained by
 /// [`read`] (see [`DRAIN_LIMIT`]).
 /// A client that sent `Expect: 100-continue` waits for the go-ahead before it

@@ -9,9 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-
 use crate::Event;
-use crate::log::TARGET;
+use crate::log::{TARGET, escaped};
 use crate::metrics;
 #[cfg(feature = "tokio")]
 use crate::sink::SinkFuture;
@@ -80,7 +79,8 @@ impl Counters {
             Ok(()) => self.delivered(1),
             Err(error) => {
                 self.failed(1);
-                tracing::warn!(target: TARGET, %error, fingerprint = event.map(Event::fingerprint),
+                let fingerprint = event.map(|e| escaped(e.fingerprint()));
+                tracing::warn!(target: TARGET, %error, fingerprint = fingerprint.as_deref(),
                     status = event.map(|e| e.status().as_str()),
                     "sink failed to take an event; it is not retried");
             }

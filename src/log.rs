@@ -11,14 +11,13 @@
 //! and `[ALERT RESOLVED] HSIGPUMemoryHigh (warning) - component=gpu: resolved after firing since 2026-01-17T12:22:56Z`.
 //! Every event has the target `alertmanager_webhook` and the fields `alertname`,
 //! `severity`, `component`, `status`, `fingerprint`, `receiver` and `group_key`.
-//! In the message, control characters and the Unicode line and paragraph
-//! separators (U+2028, U+2029) are escaped ([`Escaped`]), so one alert is
-//! always one line. The fields are recorded as strings (`Visit::record_str`),
-//! as sent: each formatter quotes and escapes them its own way.
-//! tracing-subscriber's default writes `alertname="GpuHot"`, with `str`'s
-//! `Debug` escapes; its JSON formatter writes JSON strings. A formatter that
-//! writes strings unquoted should escape them with [`Escaped::write_to`], as
-//! the examples do.
+//! In the message and in every field, control characters and the Unicode line
+//! and paragraph separators (U+2028, U+2029) are escaped ([`Escaped`]), so one
+//! alert is always one line, whatever the formatter. The fields are recorded as
+//! strings (`Visit::record_str`), which a formatter writes without going
+//! through `core::fmt`: tracing-subscriber's default quotes them
+//! (`alertname="GpuHot"`), its JSON formatter writes JSON strings, and the
+//! examples' formatter writes them as they are (`alertname=GpuHot`).
 //! The message is built only for a line the subscriber wants: with the level
 //! disabled an alert costs a few nanoseconds.
 //!
@@ -33,6 +32,7 @@
 //! assert_eq!(level(Status::Resolved, Some("critical")), Level::INFO);
 //! ```
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use tracing::Level;
@@ -75,9 +75,10 @@ fn level_of(status: Status, severity_index: usize) -> Level {
 pub struct Escaped<'a>(pub &'a str);
 
 impl Escaped<'_> {
-    /// Writes the escaped string to `out`, as `Display` does, without going
-    /// through `core::fmt`: for a formatter that writes the crate's string
-    /// fields (recorded as `&str`) straight into its line.
+    /// Writes the escaped string to `f`, as `Display` does, without going
+    /// through `core::fmt` (on a plain string, one `write_str`): for a
+    /// formatter that writes other code's string fields straight into its
+    /// line, unquoted.
     ///
     /// ```
     /// use alertmanager_webhook::log::Escaped;
@@ -130,12 +131,29 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
+/// `s` as [`Escaped`] writes it, borrowed when nothing in it needs escaping
+/// (almost always: then it costs one look at eight bytes at a time).
+pub(crate) fn escaped(s: &str) -> Cow<'_, str> {
+    if skip_plain(s.as_bytes(), 0) == s.len() {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    // Writing to a `String` cannot fail; an escape only makes it longer.
+    let _ = Escaped(s).write_to(&mut out);
+    if out.len() == s.len() {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
 /// From `i` on, the start of the first eight bytes of `b` that may hold
 /// something to escape, or `b.len()`: a byte below 0x20, DEL, 0xC2 (the lead
 /// byte of U+0080..=U+00BF, the C1 controls among them) or 0xE2 (the lead byte
 /// of U+2000..=U+2FFF, the two separators among them). Eight bytes at a time in
-/// a `u64`; the last few in the last eight of `b`, which overlap bytes already
-/// found plain, or one by one in a value shorter than eight.
+/// a `u64`. The last few (fewer than eight) are read as the last eight of `b`,
+/// shifted so that the bytes before `i` are replaced by spaces, or one by one
+/// in a value shorter than eight.
 fn skip_plain(b: &[u8], mut i: usize) -> usize {
     while let Some(w8) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         if suspect(u64::from_le_bytes(*w8)) {
@@ -144,10 +162,20 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
         i += 8;
     }
     let tail_suspect = match b.last_chunk::<8>() {
-        Some(w8) => i < b.len() && suspect(u64::from_le_bytes(*w8)),
-        None => b[i..]
-            .iter()
-            .any(|&c| c < 0x20 || c == 0x7f || c | 0x20 == 0xe2),
+        // 1 to 7 bytes are left: the others, below, become spaces.
+        Some(w8) if i < b.len() => {
+            let shift = 8 * (8 - (b.len() - i)) as u32;
+            let w = u64::from_le_bytes(*w8) >> shift | (ONES * 0x20) << (64 - shift);
+            suspect(w)
+        }
+        Some(_) => false,
+        // Fewer than eight in all: put in a word of spaces.
+        None => suspect(
+            b[i..]
+                .iter()
+                .rev()
+                .fold(ONES * 0x20, |w, &c| w << 8 | u64::from(c)),
+        ),
     };
     if tail_suspect { i } else { b.len() }
 }
@@ -170,18 +198,18 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) 
     if !tracing::level_enabled!(level) {
         return;
     }
-    let name = fields.alertname.map_or("unknown", Str::as_str);
-    let sev = fields.severity.map_or("info", Str::as_str);
-    let component = fields.component.map_or("unknown", Str::as_str);
-    // The message is built only once the subscriber wants the line: inside the
-    // macro, after its own check of the callsite.
+    let name = escaped(fields.alertname.map_or("unknown", Str::as_str));
+    let sev = escaped(fields.severity.map_or("info", Str::as_str));
+    let component = escaped(fields.component.map_or("unknown", Str::as_str));
+    // The message and the other fields are made only once the subscriber wants
+    // the line: inside the macro, after its own check of the callsite.
     macro_rules! line {
         ($level:expr) => {
             tracing::event!(target: TARGET, $level,
-                message = message(alert, fields, name, sev, component).as_str(),
-                alertname = name, severity = sev, component = component,
-                status = alert.status.as_str(), fingerprint = &*alert.fingerprint,
-                receiver = &*hook.receiver, group_key = &*hook.group_key)
+                message = message(alert, fields, &name, &sev, &component).as_str(),
+                alertname = &*name, severity = &*sev, component = &*component,
+                status = alert.status.as_str(), fingerprint = &*escaped(&alert.fingerprint),
+                receiver = &*escaped(&hook.receiver), group_key = &*escaped(&hook.group_key))
         };
     }
     match level {
@@ -191,11 +219,12 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) 
     }
 }
 
-/// The message of one alert's line, its values escaped: `[ALERT FIRING] {alertname}
-/// ({severity}) - component={component}: {description}`, or for a resolved alert
-/// `[ALERT RESOLVED] … : resolved after firing since {startsAt}`. Written piece by
-/// piece into one `String`: through `core::fmt`, with its arguments, it cost a
-/// quarter of a line.
+/// The message of one alert's line, its values escaped (`name`, `sev` and
+/// `component` come escaped): `[ALERT FIRING] {alertname} ({severity}) -
+/// component={component}: {description}`, or for a resolved alert
+/// `[ALERT RESOLVED] … : resolved after firing since {startsAt}`. Written piece
+/// by piece into one `String`: through `core::fmt`, with its arguments, it cost
+/// a quarter of a line.
 fn message(
     alert: &Alert<'_>,
     fields: &Fields<'_>,
@@ -209,19 +238,16 @@ fn message(
         (false, Some(description)) => description.as_str(),
     };
     let mut line =
-        String::with_capacity(80 + name.len() + sev.len() + component.len() + last.len());
+        String::with_capacity(96 + name.len() + sev.len() + component.len() + last.len());
     line.push_str(if resolved {
         "[ALERT RESOLVED] "
     } else {
         "[ALERT FIRING] "
     });
+    for piece in [name, " (", sev, ") - component=", component, ": "] {
+        line.push_str(piece);
+    }
     // Writing to a `String` cannot fail.
-    let _ = Escaped(name).write_to(&mut line);
-    line.push_str(" (");
-    let _ = Escaped(sev).write_to(&mut line);
-    line.push_str(") - component=");
-    let _ = Escaped(component).write_to(&mut line);
-    line.push_str(": ");
     if resolved {
         let _ = write!(
             line,
@@ -252,8 +278,8 @@ pub(crate) fn truncated(hook: &Webhook<'_>) {
     tracing::warn!(
         target: TARGET,
         truncated = hook.truncated_alerts,
-        receiver = &*hook.receiver,
-        group_key = &*hook.group_key,
+        receiver = &*escaped(&hook.receiver),
+        group_key = &*escaped(&hook.group_key),
         "[ALERTS TRUNCATED] {} alert(s) truncated by max_alerts from receiver {receiver}, group {group_key}",
         hook.truncated_alerts,
     );
@@ -261,8 +287,9 @@ pub(crate) fn truncated(hook: &Webhook<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Escaped, skip_plain};
+    use super::{Escaped, escaped, skip_plain};
     use proptest::prelude::*;
+    use std::borrow::Cow;
 
     #[test]
     fn skip_plain_finds_every_suspect_byte_at_every_position() {
@@ -275,12 +302,17 @@ mod tests {
                     for fill in [b'a', b' ', 0x80, 0xff] {
                         let mut b = vec![fill; len];
                         b[at] = c;
-                        let found = skip_plain(&b, 0);
-                        if suspect(c) {
-                            // The start of its eight bytes.
-                            assert_eq!(found, at / 8 * 8, "{b:x?}");
-                        } else {
-                            assert_eq!(found, len, "{b:x?}");
+                        // From every start: `Escaped` starts again after a
+                        // suspect byte that is not a control.
+                        for start in 0..=len {
+                            let found = skip_plain(&b, start);
+                            if suspect(c) && at >= start {
+                                // The start of its eight bytes, counted from `start`.
+                                let group = start + (at - start) / 8 * 8;
+                                assert_eq!(found, group, "{b:x?} from {start}");
+                            } else {
+                                assert_eq!(found, len, "{b:x?} from {start}");
+                            }
                         }
                     }
                 }
@@ -324,6 +356,28 @@ mod tests {
             "euro \u{20ac}, en space \u{2002}, \u{2fff}",
         ] {
             assert_eq!(Escaped(s).to_string(), reference(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn escaped_borrows_unless_something_is_escaped() {
+        for plain in [
+            "",
+            "gpu",
+            "90°C → “hot” …",
+            "a longer value, past eight bytes",
+        ] {
+            assert!(
+                matches!(escaped(plain), Cow::Borrowed(s) if s == plain),
+                "{plain:?}"
+            );
+        }
+        for evil in ["a\nb", "\u{85}", "long and then a separator\u{2028}"] {
+            assert_eq!(
+                escaped(evil),
+                Cow::<str>::Owned(reference(evil)),
+                "{evil:?}"
+            );
         }
     }
 

@@ -122,7 +122,7 @@ use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError, Script, Value};
 
 use crate::Event;
-use crate::log::TARGET;
+use crate::log::{TARGET, escaped};
 use crate::sink::{BoxError, Sink, SinkError};
 
 /// The default bound on one Redis operation (connecting included).
@@ -504,7 +504,7 @@ impl Sink for RedisSink {
         };
         if !published {
             inner.duplicates.fetch_add(1, Relaxed);
-            tracing::debug!(target: TARGET, fingerprint = event.fingerprint(),
+            tracing::debug!(target: TARGET, fingerprint = &*escaped(event.fingerprint()),
                 "another replica already published this event");
         }
         Ok(())

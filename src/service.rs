@@ -24,7 +24,7 @@ use crate::body;
 use crate::dedup::{self, Dedup, DedupCache};
 use crate::delivery::{self, Counters, DeliveryWorker, Queue, SinkObject, Stats};
 use crate::event::{EventWriter, Fields};
-use crate::log::{self, TARGET};
+use crate::log::{self, TARGET, escaped};
 use crate::metrics::{self, Timer};
 use crate::payload::Webhook;
 use crate::response::{self, ResponseBody, Summary, detail};
@@ -574,7 +574,7 @@ impl Inner {
                 let key = dedup::key(alert);
                 if !cache.claim(&key) {
                     duplicates += 1;
-                    tracing::debug!(target: TARGET, fingerprint = &*alert.fingerprint,
+                    tracing::debug!(target: TARGET, fingerprint = &*escaped(&alert.fingerprint),
                         status = alert.status.as_str(), "duplicate alert suppressed");
                     continue;
                 }
@@ -600,7 +600,7 @@ impl Inner {
             let lost = delivery::dispatch(queue, &**sink, &self.counters, events);
             if lost > 0 {
                 self.counters.dropped(lost);
-                tracing::warn!(target: TARGET, lost, receiver = &*hook.receiver,
+                tracing::warn!(target: TARGET, lost, receiver = &*escaped(&hook.receiver),
                     "delivery queue full: {lost} event(s) dropped");
             }
         } else if self.sink.is_none() {

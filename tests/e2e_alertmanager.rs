@@ -195,8 +195,14 @@ async fn max_alerts_truncation_is_logged() {
     .await;
     assert_eq!(warned.len(), 1, "{warned:#?}");
     assert!(warned[0].contains(r#"receiver="e2e""#), "{}", warned[0]);
+    // In the message as sent; in the field quoted by the default formatter.
     assert!(
-        warned[0].contains(r#"{}:{alertname="E2eTrunc"}"#),
+        warned[0].contains(r#"group {}:{alertname="E2eTrunc"} "#),
+        "{}",
+        warned[0]
+    );
+    assert!(
+        warned[0].contains(r#"group_key="{}:{alertname=\"E2eTrunc\"}""#),
         "{}",
         warned[0]
     );
@@ -538,7 +544,11 @@ async fn dotted_receiver_name_is_reported_as_sent() {
         "[ALERT FIRING] E2eDotted (warning) - component=unknown: ",
     );
     assert_eq!(lines.len(), 1, "{:#?}", logs.lines());
-    // The field holds the name as sent; the default formatter quotes it and
-    // escapes its backslash.
-    assert!(lines[0].contains(r#"receiver="team\\.gpu""#), "{}", lines[0]);
+    // The field holds the name as sent (a backslash is no control character);
+    // the default formatter quotes it and escapes its backslash.
+    assert!(
+        lines[0].contains(r#"receiver="team\\.gpu""#),
+        "{}",
+        lines[0]
+    );
 }

@@ -99,9 +99,10 @@ fn alert(status: &str, labels: &str, annotations: &str) -> String {
     )
 }
 
-/// The fields are strings, as sent: the default formatter quotes them and
-/// escapes them as `str`'s `Debug` does.
-const FIELDS: &str = r#"status="firing" fingerprint="fp1" receiver="hsi" group_key="{}:{alertname=\"A\"}""#;
+/// The fields are strings, their control characters escaped: the default
+/// formatter quotes them and escapes them again as `str`'s `Debug` does.
+const FIELDS: &str =
+    r#"status="firing" fingerprint="fp1" receiver="hsi" group_key="{}:{alertname=\"A\"}""#;
 
 #[test]
 fn firing_levels_follow_severity_ignoring_case() {
@@ -177,9 +178,10 @@ fn control_characters_and_line_separators_stay_on_one_line() {
         "{}",
         lines[0]
     );
-    // The field holds the name as sent; the formatter escapes it.
+    // The field holds the name escaped, as the message does; the default
+    // formatter then quotes it and escapes the backslash.
     assert!(
-        lines[0].contains(r#" alertname="Evil\nINFO fake" severity="warning" "#),
+        lines[0].contains(r#" alertname="Evil\\nINFO fake" severity="warning" "#),
         "{}",
         lines[0]
     );

@@ -78,15 +78,15 @@ pub fn init_tracing() -> LogGuard {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(!no_color)
-        // The receiver escapes every control character in its messages
-        // (`log::Escaped`), and `PlainFields` in string fields, so the
-        // subscriber's own pass over each message, char by char, is redundant
-        // here: a third of the cost of a line.
+        // The receiver escapes every control character in its messages and
+        // string fields (`log::Escaped`), and `PlainFields` in every other
+        // value, so the subscriber's own pass over each message, char by
+        // char, is redundant here: a third of the cost of a line.
         // Keep it on if other code logs untrusted text in its messages.
         .with_ansi_sanitization(false)
         // Fields as `name=value`, the default layout, without the default's
-        // per-field styling calls; string fields (all of the receiver's)
-        // unquoted and escaped, without going through `core::fmt`.
+        // per-field styling calls; string fields unquoted, without going
+        // through `core::fmt`; every value escaped.
         .fmt_fields(PlainFields)
         .event_format(Lines(format().with_timer(UtcMicros)))
         // Each line borrows the buffer (`&Stdout`): no reference count touched.
@@ -133,8 +133,8 @@ where
             for piece in [level, TARGET, ": "] {
                 line.push_str(piece);
             }
-            // The receiver's messages come escaped (`log::alert`): written as they are.
-            let mut fields = PlainVisitor::new(&mut *line, false);
+            // The receiver's strings come escaped (`log::alert`): written as they are.
+            let mut fields = PlainVisitor::new(&mut *line, true);
             event.record(&mut fields);
             result = result.and(fields.result);
             line.push('\n');
@@ -155,13 +155,13 @@ thread_local! {
 
 /// Fields as `message name=value name=value`, as the default formatter lays
 /// them out uncoloured. A string field (the receiver records its fields as
-/// `&str`) is written as it is, unquoted, with its control characters escaped
-/// ([`Escaped`]), so one alert stays one line; any other value by its `Debug`.
+/// `&str`) is written unquoted, any other value by its `Debug`, each with its
+/// control characters escaped ([`Escaped`]), so one line stays one line.
 struct PlainFields;
 
 impl<'w> FormatFields<'w> for PlainFields {
     fn format_fields<R: RecordFields>(&self, w: format::Writer<'w>, fields: R) -> std::fmt::Result {
-        let mut visitor = PlainVisitor::new(w, true);
+        let mut visitor = PlainVisitor::new(w, false);
         fields.record(&mut visitor);
         visitor.result
     }
@@ -171,17 +171,17 @@ struct PlainVisitor<W> {
     w: W,
     result: std::fmt::Result,
     first: bool,
-    /// Whether a `message` given as a string is escaped too.
-    escape_message: bool,
+    /// Whether string values come escaped, as the receiver's do.
+    escaped: bool,
 }
 
 impl<W: std::fmt::Write> PlainVisitor<W> {
-    fn new(w: W, escape_message: bool) -> Self {
+    fn new(w: W, escaped: bool) -> Self {
         PlainVisitor {
             w,
             result: Ok(()),
             first: true,
-            escape_message,
+            escaped,
         }
     }
 
@@ -203,7 +203,7 @@ impl<W: std::fmt::Write> PlainVisitor<W> {
 
 impl<W: std::fmt::Write> Visit for PlainVisitor<W> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" && !self.escape_message {
+        if self.escaped {
             self.write(field, |w| w.write_str(value));
         } else {
             self.write(field, |w| Escaped(value).write_to(w));
@@ -211,7 +211,18 @@ impl<W: std::fmt::Write> Visit for PlainVisitor<W> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.write(field, |w| write!(w, "{value:?}"));
+        self.write(field, |w| {
+            std::fmt::Write::write_fmt(&mut Escaping(w), format_args!("{value:?}"))
+        });
+    }
+}
+
+/// Escapes what is written through it (an error's text, another crate's message).
+struct Escaping<'w, W>(&'w mut W);
+
+impl<W: std::fmt::Write> std::fmt::Write for Escaping<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        Escaped(s).write_to(self.0)
     }
 }
 
