@@ -147,43 +147,49 @@ pub(crate) fn escaped(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// From `i` on, the start of the first eight bytes of `b` that may hold
-/// something to escape, or `b.len()`: a byte below 0x20, DEL, 0xC2 (the lead
-/// byte of U+0080..=U+00BF, the C1 controls among them) or 0xE2 (the lead byte
-/// of U+2000..=U+2FFF, the two separators among them). Eight bytes at a time in
-/// a `u64`. The last few (fewer than eight) are read as the last eight of `b`,
-/// shifted so that the bytes before `i` are replaced by spaces, or one by one
+/// From `i` on, the first byte of `b` that may need escaping, or `b.len()`: a
+/// byte below 0x20, DEL, 0xC2 (the lead byte of U+0080..=U+00BF, the C1
+/// controls among them) or 0xE2 (the lead byte of U+2000..=U+2FFF, the two
+/// separators among them). Eight bytes at a time in a `u64`. The last few
+/// (fewer than eight) are read as the last eight of `b`, shifted so that those
+/// before `i` drop out and spaces come in, or one by one into a word of spaces
 /// in a value shorter than eight.
 fn skip_plain(b: &[u8], mut i: usize) -> usize {
     while let Some(w8) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        if suspect(u64::from_le_bytes(*w8)) {
-            return i;
+        let hits = suspects(u64::from_le_bytes(*w8));
+        if hits != 0 {
+            return i + first(hits);
         }
         i += 8;
     }
-    let tail_suspect = match b.last_chunk::<8>() {
-        // 1 to 7 bytes are left: the others, below, become spaces.
+    let w = match b.last_chunk::<8>() {
+        // 1 to 7 bytes are left.
         Some(w8) if i < b.len() => {
             let shift = 8 * (8 - (b.len() - i)) as u32;
-            let w = u64::from_le_bytes(*w8) >> shift | (ONES * 0x20) << (64 - shift);
-            suspect(w)
+            u64::from_le_bytes(*w8) >> shift | (ONES * 0x20) << (64 - shift)
         }
-        Some(_) => false,
-        // Fewer than eight in all: put in a word of spaces.
-        None => suspect(
-            b[i..]
-                .iter()
-                .rev()
-                .fold(ONES * 0x20, |w, &c| w << 8 | u64::from(c)),
-        ),
+        Some(_) => return b.len(),
+        None => b[i..]
+            .iter()
+            .rev()
+            .fold(ONES * 0x20, |w, &c| w << 8 | u64::from(c)),
     };
-    if tail_suspect { i } else { b.len() }
+    match suspects(w) {
+        0 => b.len(),
+        hits => i + first(hits),
+    }
 }
 
-/// Whether a byte of `w` is below 0x20 or is 0x7F, 0xC2 or 0xE2.
-fn suspect(w: u64) -> bool {
+/// The high bit of each byte of `w` that is below 0x20 or is 0x7F, 0xC2 or
+/// 0xE2; the lowest set bit is exact, higher ones may not be.
+fn suspects(w: u64) -> u64 {
     // 0xC2 and 0xE2 differ only in bit 5: setting it makes both 0xE2.
-    (below(w, 0x20) | equal(w, 0x7f) | equal(w | (ONES * 0x20), 0xe2)) != 0
+    below(w, 0x20) | equal(w, 0x7f) | equal(w | (ONES * 0x20), 0xe2)
+}
+
+/// The index of the byte that the lowest set bit of `hits` flags.
+fn first(hits: u64) -> usize {
+    hits.trailing_zeros() as usize / 8
 }
 
 impl fmt::Debug for Escaped<'_> {
@@ -306,13 +312,8 @@ mod tests {
                         // suspect byte that is not a control.
                         for start in 0..=len {
                             let found = skip_plain(&b, start);
-                            if suspect(c) && at >= start {
-                                // The start of its eight bytes, counted from `start`.
-                                let group = start + (at - start) / 8 * 8;
-                                assert_eq!(found, group, "{b:x?} from {start}");
-                            } else {
-                                assert_eq!(found, len, "{b:x?} from {start}");
-                            }
+                            let expected = if suspect(c) && at >= start { at } else { len };
+                            assert_eq!(found, expected, "{b:x?} from {start}");
                         }
                     }
                 }
