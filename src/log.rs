@@ -198,8 +198,24 @@ impl fmt::Debug for Escaped<'_> {
     }
 }
 
+/// What every line of one notification repeats, escaped once per notification
+/// instead of once per alert.
+pub(crate) struct Notification<'h> {
+    receiver: Cow<'h, str>,
+    group_key: Cow<'h, str>,
+}
+
+impl<'h> Notification<'h> {
+    pub(crate) fn of(hook: &'h Webhook<'_>) -> Self {
+        Notification {
+            receiver: escaped(&hook.receiver),
+            group_key: escaped(&hook.group_key),
+        }
+    }
+}
+
 /// Logs one alert's line.
-pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) {
+pub(crate) fn alert(hook: &Notification<'_>, alert: &Alert<'_>, fields: &Fields<'_>) {
     let level = level_of(alert.status, fields.severity_index);
     if !tracing::level_enabled!(level) {
         return;
@@ -215,7 +231,7 @@ pub(crate) fn alert(hook: &Webhook<'_>, alert: &Alert<'_>, fields: &Fields<'_>) 
                 message = message(alert, fields, &name, &sev, &component).as_str(),
                 alertname = &*name, severity = &*sev, component = &*component,
                 status = alert.status.as_str(), fingerprint = &*escaped(&alert.fingerprint),
-                receiver = &*escaped(&hook.receiver), group_key = &*escaped(&hook.group_key))
+                receiver = &*hook.receiver, group_key = &*hook.group_key)
         };
     }
     match level {
@@ -239,10 +255,8 @@ fn message(
     component: &str,
 ) -> String {
     let resolved = alert.status == Status::Resolved;
-    let last = match (resolved, fields.description.or(fields.summary)) {
-        (true, _) | (false, None) => "",
-        (false, Some(description)) => description.as_str(),
-    };
+    let description = (!resolved).then(|| fields.description.or(fields.summary));
+    let last = description.flatten().map_or("", Str::as_str);
     let mut line =
         String::with_capacity(96 + name.len() + sev.len() + component.len() + last.len());
     line.push_str(if resolved {
@@ -272,22 +286,22 @@ fn message(
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub fn __log_alerts(hook: &Webhook<'_>) {
+    let notification = Notification::of(hook);
     for a in &hook.alerts {
         let fields = std::hint::black_box(Fields::of(a));
-        alert(hook, a, &fields);
+        alert(&notification, a, &fields);
     }
 }
 
-/// Logs the WARN line for a notification that `max_alerts` cut short.
-pub(crate) fn truncated(hook: &Webhook<'_>) {
-    let (receiver, group_key) = (Escaped(&hook.receiver), Escaped(&hook.group_key));
+/// Logs the WARN line for a notification that `max_alerts` cut `truncated` alerts from.
+pub(crate) fn truncated(hook: &Notification<'_>, truncated: i64) {
+    let (receiver, group_key) = (&*hook.receiver, &*hook.group_key);
     tracing::warn!(
         target: TARGET,
-        truncated = hook.truncated_alerts,
-        receiver = &*escaped(&hook.receiver),
-        group_key = &*escaped(&hook.group_key),
-        "[ALERTS TRUNCATED] {} alert(s) truncated by max_alerts from receiver {receiver}, group {group_key}",
-        hook.truncated_alerts,
+        truncated,
+        receiver,
+        group_key,
+        "[ALERTS TRUNCATED] {truncated} alert(s) truncated by max_alerts from receiver {receiver}, group {group_key}",
     );
 }
 

@@ -540,8 +540,9 @@ enum Processed {
 impl Inner {
     /// Logs, deduplicates and emits the alerts of a valid notification.
     fn process(&self, hook: &Webhook<'_>) -> Processed {
+        let notification = log::Notification::of(hook);
         if hook.truncated_alerts > 0 {
-            log::truncated(hook);
+            log::truncated(&notification, hook.truncated_alerts);
         }
         let mut events = Vec::with_capacity(if self.sink.is_some() {
             hook.alerts.len()
@@ -583,7 +584,7 @@ impl Inner {
                     claimed.push(key);
                 }
             }
-            log::alert(hook, alert, &fields);
+            log::alert(&notification, alert, &fields);
             if let Some(writer) = &mut writer {
                 events.push(writer.event(alert, &fields));
             }
