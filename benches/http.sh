@@ -3,14 +3,14 @@
 # and the original FastAPI stack (benches/fastapi/), under wrk, in interleaved rounds.
 # One command: benches/http.sh   (see BENCHMARKS.md, section "HTTP").
 #
-# Knobs (environment): ROUNDS=5 DURATION=4s WARMUP=1s THREADS=2 CONNS=32 SIZES="1 100 1000"
+# Knobs (environment): ROUNDS=7 DURATION=4s WARMUP=1s THREADS=2 CONNS=32 SIZES="1 100 1000"
 # SERVERS="floor hyper axum fastapi" (those that exist are run), FASTAPI_PLAIN=1 (uvicorn without
 # uvloop/httptools), WRK_BATCH=1 (wrk under SCHED_BATCH, see BENCHMARKS.md), KEEP_LOGS=1 (keep every
 # server log), OUT=target/http-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 DURATION=${DURATION:-4s}
 WARMUP=${WARMUP:-1s}
 THREADS=${THREADS:-2}
