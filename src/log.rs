@@ -87,11 +87,31 @@ impl Escaped<'_> {
     /// assert_eq!(line, r"alertname=Gpu\nHot");
     /// ```
     pub fn write_to<W: fmt::Write + ?Sized>(&self, f: &mut W) -> fmt::Result {
+        let (s, mut start) = (self.0, 0);
+        // Most logged values are plain: one look, then written whole.
+        while let Some((i, len, code)) = next_escape(s.as_bytes(), start) {
+            f.write_str(&s[start..i])?;
+            match code {
+                0x0a => f.write_str("\\n")?,
+                0x0d => f.write_str("\\r")?,
+                0x09 => f.write_str("\\t")?,
+                c => write!(f, "\\u{{{c:x}}}")?,
+            }
+            start = i + len;
+        }
+        f.write_str(&s[start..])
+    }
+}
+
+/// From `i` on, the first character of `b` that [`Escaped`] escapes: its
+/// index, its length in bytes and its code point.
+fn next_escape(b: &[u8], mut i: usize) -> Option<(usize, usize, u32)> {
+    loop {
+        i = skip_plain(b, i);
         // Byte by byte: C0 controls and DEL are ASCII; a C1 control
         // (U+0080..=U+009F) is 0xC2 followed by 0x80..=0x9F in UTF-8, and
         // U+2028 and U+2029 are 0xE2 0x80 0xA8 and 0xE2 0x80 0xA9.
-        let (s, b) = (self.0, self.0.as_bytes());
-        let control = |i: usize| match b[i] {
+        let found = match *b.get(i)? {
             c if c < 0x20 || c == 0x7f => Some((1, u32::from(c))),
             0xc2 => b
                 .get(i + 1)
@@ -103,25 +123,10 @@ impl Escaped<'_> {
             },
             _ => None,
         };
-        // Most logged values are plain: one look, then written whole.
-        let (mut start, mut i) = (0, skip_plain(b, 0));
-        while i < b.len() {
-            let Some((len, code)) = control(i) else {
-                i = skip_plain(b, i + 1);
-                continue;
-            };
-            f.write_str(&s[start..i])?;
-            match code {
-                0x0a => f.write_str("\\n")?,
-                0x0d => f.write_str("\\r")?,
-                0x09 => f.write_str("\\t")?,
-                c => write!(f, "\\u{{{c:x}}}")?,
-            }
-            i += len;
-            start = i;
-            i = skip_plain(b, i);
+        match found {
+            Some((len, code)) => return Some((i, len, code)),
+            None => i += 1,
         }
-        f.write_str(&s[start..])
     }
 }
 
@@ -134,17 +139,13 @@ impl fmt::Display for Escaped<'_> {
 /// `s` as [`Escaped`] writes it, borrowed when nothing in it needs escaping
 /// (almost always: then it costs one look at eight bytes at a time).
 pub(crate) fn escaped(s: &str) -> Cow<'_, str> {
-    if skip_plain(s.as_bytes(), 0) == s.len() {
+    if next_escape(s.as_bytes(), 0).is_none() {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
-    // Writing to a `String` cannot fail; an escape only makes it longer.
+    // Writing to a `String` cannot fail.
     let _ = Escaped(s).write_to(&mut out);
-    if out.len() == s.len() {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(out)
-    }
+    Cow::Owned(out)
 }
 
 /// From `i` on, the first byte of `b` that may need escaping, or `b.len()`: a
@@ -400,6 +401,15 @@ mod tests {
         #[test]
         fn matches_the_char_by_char_rule(s in "\\PC*|[\\x00-\\x{ff}]{0,40}|[a\\n\\x{2026}-\\x{202a}]{0,40}") {
             prop_assert_eq!(Escaped(&s).to_string(), reference(&s));
+            // Borrowed exactly when nothing changes.
+            let expected = reference(&s);
+            match escaped(&s) {
+                Cow::Borrowed(b) => prop_assert_eq!(b, expected.as_str()),
+                Cow::Owned(o) => {
+                    prop_assert_ne!(o.as_str(), s.as_str());
+                    prop_assert_eq!(o, expected);
+                }
+            }
         }
     }
 }
